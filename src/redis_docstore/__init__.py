@@ -1,0 +1,1 @@
+"""redis-docstore: JSON documents in Redis Stack with genre-filtered semantic search."""

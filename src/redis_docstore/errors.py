@@ -1,0 +1,127 @@
+"""Every error redis-docstore raises, under one root.
+
+Catch ``DocstoreError`` to catch them all. Errors from redis-py and redisvl are
+wrapped at the boundary (``raise ... from exc``) so the original stays reachable
+as ``__cause__``::
+
+    DocstoreError
+    ├── ValidationError            bad input, raised before anything is written
+    │   ├── InvalidDocumentError   empty content, bad id, metadata not JSON-able
+    │   ├── InvalidGenreError      empty, non-string, untrimmed or control-character genre
+    │   ├── InvalidEmbeddingError  wrong length, non-numeric or non-finite values
+    │   └── InvalidQueryError      k <= 0, empty query text
+    ├── SchemaMismatchError        an index of that name exists with another schema
+    ├── StoreError                 Redis refused or failed a command
+    │   ├── StoreConnectionError   the server cannot be reached
+    │   └── MissingModuleError     the server lacks the search or JSON module
+    └── ServerError                the embedded Redis Stack
+        ├── ServerNotFoundError    its binaries or modules are not installed
+        └── ServerStartError       it did not start (carries the log's tail)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "DocstoreError",
+    "InvalidDocumentError",
+    "InvalidEmbeddingError",
+    "InvalidGenreError",
+    "InvalidQueryError",
+    "MissingModuleError",
+    "SchemaMismatchError",
+    "ServerError",
+    "ServerNotFoundError",
+    "ServerStartError",
+    "StoreConnectionError",
+    "StoreError",
+    "ValidationError",
+]
+
+
+class DocstoreError(Exception):
+    """Root of every error raised by redis-docstore."""
+
+
+class ValidationError(DocstoreError, ValueError):
+    """Input was rejected before anything was written.
+
+    Attributes:
+        position: Index of the offending document in the batch, when the
+            error concerns one document of a batch; otherwise ``None``.
+    """
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        self.position = position
+        if position is not None:
+            message = f"document #{position}: {message}"
+        super().__init__(message)
+
+
+class InvalidDocumentError(ValidationError):
+    """A document's content, id or metadata is invalid."""
+
+
+class InvalidGenreError(ValidationError):
+    """A genre (of a document or of a filter) is invalid."""
+
+
+class InvalidEmbeddingError(ValidationError):
+    """An embedding has the wrong length or non-finite / non-numeric values."""
+
+
+class InvalidQueryError(ValidationError):
+    """A search argument is invalid (k <= 0, empty text, ...)."""
+
+
+class SchemaMismatchError(DocstoreError):
+    """An index of that name exists, but with a different schema.
+
+    Attributes:
+        index: The index name.
+        differences: One human-readable line per difference.
+    """
+
+    def __init__(self, index: str, differences: Sequence[str]) -> None:
+        self.index = index
+        self.differences = list(differences)
+        detail = "; ".join(self.differences)
+        super().__init__(
+            f"index {index!r} exists with a different schema: {detail}. "
+            "Use another index name, or pass overwrite=True to drop and recreate it."
+        )
+
+
+class StoreError(DocstoreError):
+    """Redis refused or failed a command."""
+
+
+class StoreConnectionError(StoreError):
+    """The Redis server cannot be reached (or the connection dropped)."""
+
+
+class MissingModuleError(StoreError):
+    """The Redis server lacks the Query Engine (search) or JSON module."""
+
+
+class ServerError(DocstoreError):
+    """The embedded Redis Stack server failed."""
+
+
+class ServerNotFoundError(ServerError):
+    """The embedded server's binaries or modules are not installed."""
+
+
+class ServerStartError(ServerError):
+    """The embedded server did not start.
+
+    Attributes:
+        log_tail: The last lines of the server's log, for diagnosis.
+    """
+
+    def __init__(self, message: str, *, log_tail: str = "") -> None:
+        self.log_tail = log_tail
+        if log_tail:
+            message = f"{message}\n--- server log (tail) ---\n{log_tail}"
+        super().__init__(message)
