@@ -1,1 +1,49 @@
-"""redis-docstore: JSON documents in Redis Stack with genre-filtered semantic search."""
+"""redis-docstore: JSON documents in Redis Stack with genre-filtered semantic search.
+
+>>> from redis_docstore import Document, DocumentStore
+>>> store = DocumentStore.embedded("./data")
+>>> store.add([Document(content="That is a happy dog", genre="pets")])
+>>> store.search("That is a happy person", k=3, genre="pets")
+"""
+
+from redis_docstore.documents import Document, Hit
+from redis_docstore.embeddings import DefaultEmbedder, Embedder
+from redis_docstore.errors import (
+    DocstoreError,
+    InvalidDocumentError,
+    InvalidEmbeddingError,
+    InvalidGenreError,
+    InvalidQueryError,
+    MissingModuleError,
+    SchemaMismatchError,
+    ServerError,
+    ServerNotFoundError,
+    ServerStartError,
+    StoreConnectionError,
+    StoreError,
+    ValidationError,
+)
+from redis_docstore.server import EmbeddedServer
+from redis_docstore.store import DocumentStore
+
+__all__ = [
+    "DefaultEmbedder",
+    "DocstoreError",
+    "Document",
+    "DocumentStore",
+    "EmbeddedServer",
+    "Embedder",
+    "Hit",
+    "InvalidDocumentError",
+    "InvalidEmbeddingError",
+    "InvalidGenreError",
+    "InvalidQueryError",
+    "MissingModuleError",
+    "SchemaMismatchError",
+    "ServerError",
+    "ServerNotFoundError",
+    "ServerStartError",
+    "StoreConnectionError",
+    "StoreError",
+    "ValidationError",
+]

@@ -1,0 +1,271 @@
+"""Documents going in, hits coming out, and the checks a document must pass.
+
+Everything here is pure: no Redis, no model. ``prepare_documents`` turns a batch
+of :class:`Document` into :class:`Record` objects ready to embed and write, or
+raises a :class:`~redis_docstore.errors.ValidationError` naming the first bad
+document, so that a batch with one invalid document writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from redis_docstore.embeddings import validate_vector
+from redis_docstore.errors import InvalidDocumentError, ValidationError
+from redis_docstore.filters import normalize_genres
+from redis_docstore.schema import Distance
+
+__all__ = [
+    "Document",
+    "Hit",
+    "Record",
+    "content_id",
+    "parse_document",
+    "prepare_documents",
+    "validate_id",
+]
+
+# Characters an id may not hold: the key separator (a key is "<prefix>:<id>"),
+# glob characters (they would make SCAN patterns over our prefix ambiguous) and
+# the backslash that escapes them.
+_FORBIDDEN_ID_CHARS = frozenset(":*?[]\\")
+MAX_ID_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A text with one or more genres, as stored in Redis.
+
+    Args:
+        content: The text; it is embedded unless ``embedding`` is given.
+        genre: One genre, or a list of genres. A genre is an identifier,
+            matched exactly (case-sensitive).
+        id: The document's id; by default one derived from ``content``, so
+            adding the same text twice updates one document.
+        embedding: A precomputed embedding, validated and stored as given.
+        metadata: Any JSON-able mapping; it round-trips unchanged.
+    """
+
+    content: str
+    genre: str | Sequence[str]
+    id: str | None = None
+    embedding: Sequence[float] | None = None
+    metadata: Mapping[str, Any] | None = None
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        """The genres as a tuple, whether one or several were given."""
+        return (self.genre,) if isinstance(self.genre, str) else tuple(self.genre)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result.
+
+    Attributes:
+        id: The document's id (without the key prefix).
+        content: The document's text.
+        genres: The document's genres.
+        distance: The distance to the query in the index's metric, as a float.
+            For L2 it is the *squared* Euclidean distance, as RediSearch
+            reports it; for COSINE it is ``1 - cosine similarity``; for IP,
+            ``1 - inner product``. Smaller is closer.
+        metadata: The document's metadata.
+    """
+
+    id: str
+    content: str
+    genres: tuple[str, ...]
+    distance: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A validated document, ready to be embedded (if needed) and written."""
+
+    id: str
+    content: str
+    genres: tuple[str, ...]
+    metadata: dict[str, Any]
+    embedding: list[float] | None
+
+    def to_json(self, embedding: Sequence[float]) -> bytes:
+        """Serialize the stored JSON object with the given embedding."""
+        return orjson.dumps(
+            {
+                "content": self.content,
+                "genre": list(self.genres),
+                "embedding": embedding,
+                "metadata": self.metadata,
+            },
+            option=orjson.OPT_SERIALIZE_NUMPY,
+        )
+
+
+def content_id(content: str) -> str:
+    """Return the default id of a document: a hash of its content.
+
+    Args:
+        content: The document's text.
+
+    Returns:
+        32 hex characters (128 bits of SHA-256), stable across runs and machines.
+    """
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+
+
+def validate_id(doc_id: object, *, position: int | None = None) -> str:
+    """Check that ``doc_id`` can name a document.
+
+    Args:
+        doc_id: The candidate id.
+        position: The document's position in its batch, for the message.
+
+    Returns:
+        The id, unchanged.
+
+    Raises:
+        InvalidDocumentError: Not a string, empty, too long, or holding
+            whitespace, control characters, ``:``, glob characters or ``\\``.
+    """
+    if not isinstance(doc_id, str):
+        raise InvalidDocumentError(
+            f"id must be a string, not {type(doc_id).__name__}", position=position
+        )
+    if not doc_id:
+        raise InvalidDocumentError("id must not be empty", position=position)
+    if len(doc_id) > MAX_ID_LENGTH:
+        raise InvalidDocumentError(
+            f"id is longer than {MAX_ID_LENGTH} characters", position=position
+        )
+    bad = {c for c in doc_id if c in _FORBIDDEN_ID_CHARS or not c.isprintable() or c.isspace()}
+    if bad:
+        shown = ", ".join(repr(c) for c in sorted(bad))
+        raise InvalidDocumentError(f"id {doc_id!r} contains {shown}", position=position)
+    return doc_id
+
+
+def _validate_content(content: object, position: int | None) -> str:
+    if not isinstance(content, str):
+        raise InvalidDocumentError(
+            f"content must be a string, not {type(content).__name__}", position=position
+        )
+    if not content.strip():
+        raise InvalidDocumentError("content must not be empty", position=position)
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidDocumentError(
+            "content is not valid text (it holds a lone surrogate)", position=position
+        ) from exc
+    return content
+
+
+def _check_json_value(value: object, where: str, position: int | None) -> None:
+    """Reject what would not come back from Redis exactly as it went in."""
+    if value is None or isinstance(value, str | bool | int):
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 63:
+            raise InvalidDocumentError(f"{where}: integer out of 64-bit range", position=position)
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidDocumentError(f"{where}: {value} is not valid JSON", position=position)
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidDocumentError(
+                    f"{where}: keys must be strings, not {type(key).__name__}", position=position
+                )
+            _check_json_value(item, f"{where}.{key}", position)
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json_value(item, f"{where}[{i}]", position)
+        return
+    raise InvalidDocumentError(
+        f"{where}: {type(value).__name__} is not JSON (use dict, list, str, int, float, "
+        "bool or None)",
+        position=position,
+    )
+
+
+def _validate_metadata(metadata: object, position: int | None) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidDocumentError(
+            f"metadata must be a mapping, not {type(metadata).__name__}", position=position
+        )
+    _check_json_value(metadata, "metadata", position)
+    return dict(metadata)
+
+
+def prepare_documents(
+    documents: Iterable[Document],
+    *,
+    dims: int,
+    distance: Distance,
+) -> list[Record]:
+    """Validate a batch of documents and turn them into records.
+
+    Args:
+        documents: The batch.
+        dims: The index's vector dimensions, for precomputed embeddings.
+        distance: The index's metric (COSINE rejects all-zero vectors).
+
+    Returns:
+        One record per document, in input order.
+
+    Raises:
+        ValidationError: For the first invalid document; its ``position``
+            says which one.
+    """
+    records = []
+    for position, doc in enumerate(documents):
+        if not isinstance(doc, Document):
+            raise InvalidDocumentError(
+                f"expected a Document, not {type(doc).__name__}", position=position
+            )
+        content = _validate_content(doc.content, position)
+        try:
+            genres = normalize_genres(doc.genre)
+        except ValidationError as exc:
+            raise type(exc)(str(exc), position=position) from None
+        doc_id = content_id(content) if doc.id is None else validate_id(doc.id, position=position)
+        embedding = (
+            None
+            if doc.embedding is None
+            else validate_vector(doc.embedding, dims=dims, distance=distance, position=position)
+        )
+        metadata = _validate_metadata(doc.metadata, position)
+        records.append(Record(doc_id, content, genres, metadata, embedding))
+    return records
+
+
+def parse_document(doc_id: str, raw: str | bytes) -> Document:
+    """Build a :class:`Document` from the JSON text stored under its key.
+
+    Args:
+        doc_id: The id (key without prefix).
+        raw: The stored JSON object.
+
+    Returns:
+        The document; ``genre`` is a string when it has one genre, else a list.
+    """
+    data = orjson.loads(raw)
+    genres = data.get("genre") or []
+    return Document(
+        content=data["content"],
+        genre=genres[0] if len(genres) == 1 else list(genres),
+        id=doc_id,
+        embedding=data.get("embedding"),
+        metadata=data.get("metadata") or {},
+    )

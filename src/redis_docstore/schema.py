@@ -1,0 +1,236 @@
+"""The index schema: built from settings, and compared with what Redis has.
+
+A store's index covers JSON documents under ``<prefix>:`` with three fields:
+
+=========  =====================  =========================================
+field      JSON path              type
+=========  =====================  =========================================
+content    ``$.content``          TEXT
+genre      ``$.genre[*]``         TAG, case-sensitive, separator ``\\x1f``
+embedding  ``$.embedding``        VECTOR (HNSW or FLAT; L2, COSINE or IP; FLOAT32)
+=========  =====================  =========================================
+
+:func:`build_schema` makes the redisvl :class:`~redisvl.schema.IndexSchema` used
+to create it. :func:`schema_differences` compares an existing index (its
+``FT.INFO`` reply) with the expected one, so that an index of the same name
+with other dims, metric, algorithm, fields or prefix is never used silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from redisvl.schema import IndexSchema
+
+from redis_docstore.errors import ValidationError
+from redis_docstore.filters import GENRE_FIELD, GENRE_SEPARATOR
+
+__all__ = [
+    "Algorithm",
+    "Distance",
+    "IndexSettings",
+    "build_schema",
+    "existing_shape",
+    "expected_shape",
+    "schema_differences",
+]
+
+Distance = Literal["l2", "cosine", "ip"]
+Algorithm = Literal["hnsw", "flat"]
+
+CONTENT_FIELD = "content"
+EMBEDDING_FIELD = "embedding"
+KEY_SEPARATOR = ":"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """What defines a store's index.
+
+    Args:
+        name: The index name.
+        prefix: The key prefix, without its trailing ``:``; documents live
+            under ``<prefix>:<id>``.
+        dims: The embedding dimensions.
+        distance: ``"l2"`` (default), ``"cosine"`` or ``"ip"``.
+        algorithm: ``"hnsw"`` (default) or ``"flat"`` (exact search).
+    """
+
+    name: str
+    prefix: str
+    dims: int
+    distance: Distance = "l2"
+    algorithm: Algorithm = "hnsw"
+
+    def __post_init__(self) -> None:
+        for label, value in (("index name", self.name), ("prefix", self.prefix)):
+            if not isinstance(value, str) or not _NAME_RE.match(value):
+                raise ValidationError(
+                    f"{label} {value!r} must be non-empty letters, digits, '_', '-' or '.'"
+                )
+        if self.distance not in get_args(Distance):
+            raise ValidationError(
+                f"distance must be one of {get_args(Distance)}, not {self.distance!r}"
+            )
+        if self.algorithm not in get_args(Algorithm):
+            raise ValidationError(
+                f"algorithm must be one of {get_args(Algorithm)}, not {self.algorithm!r}"
+            )
+        if isinstance(self.dims, bool) or not isinstance(self.dims, int) or self.dims <= 0:
+            raise ValidationError(f"dims must be a positive integer, not {self.dims!r}")
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix as Redis sees it, separator included (``doc:``)."""
+        return self.prefix + KEY_SEPARATOR
+
+    def key(self, doc_id: str) -> str:
+        """The Redis key of a document."""
+        return self.key_prefix + doc_id
+
+
+def build_schema(settings: IndexSettings) -> IndexSchema:
+    """Build the redisvl schema for a store's index.
+
+    Args:
+        settings: The index settings.
+
+    Returns:
+        An ``IndexSchema`` for JSON storage.
+    """
+    return IndexSchema.from_dict(
+        {
+            "index": {
+                "name": settings.name,
+                "prefix": settings.key_prefix,
+                "key_separator": KEY_SEPARATOR,
+                "storage_type": "json",
+            },
+            "fields": [
+                {"name": CONTENT_FIELD, "type": "text", "path": "$.content"},
+                {
+                    "name": GENRE_FIELD,
+                    "type": "tag",
+                    "path": "$.genre[*]",
+                    "attrs": {"separator": GENRE_SEPARATOR, "case_sensitive": True},
+                },
+                {
+                    "name": EMBEDDING_FIELD,
+                    "type": "vector",
+                    "path": "$.embedding",
+                    "attrs": {
+                        "algorithm": settings.algorithm,
+                        "dims": settings.dims,
+                        "distance_metric": settings.distance,
+                        "datatype": "float32",
+                    },
+                },
+            ],
+        }
+    )
+
+
+# A "shape" is the part of an index definition that matters to us, in one
+# normalized form for both sides: {"storage": ..., "prefixes": ..., "<field>": {...}}.
+Shape = dict[str, Any]
+
+
+def expected_shape(settings: IndexSettings) -> Shape:
+    """The shape an index built from ``settings`` has in ``FT.INFO``."""
+    return {
+        "storage": "JSON",
+        "prefixes": [settings.key_prefix],
+        CONTENT_FIELD: {"path": "$.content", "type": "TEXT"},
+        GENRE_FIELD: {
+            "path": "$.genre[*]",
+            "type": "TAG",
+            "separator": GENRE_SEPARATOR,
+            "case_sensitive": True,
+        },
+        EMBEDDING_FIELD: {
+            "path": "$.embedding",
+            "type": "VECTOR",
+            "algorithm": settings.algorithm.upper(),
+            "dims": settings.dims,
+            "distance": settings.distance.upper(),
+            "datatype": "FLOAT32",
+        },
+    }
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def existing_shape(info: Mapping[Any, Any]) -> Shape:
+    """Normalize an ``FT.INFO`` reply (RESP3 map) into a shape.
+
+    Args:
+        info: The reply, with str or bytes keys.
+
+    Returns:
+        The shape; fields of types we do not know keep just path and type.
+    """
+    info = _decoded(info)
+    definition = info.get("index_definition", {})
+    shape: Shape = {
+        "storage": definition.get("key_type"),
+        "prefixes": list(definition.get("prefixes", [])),
+    }
+    for attr in info.get("attributes", []):
+        kind = attr.get("type")
+        entry: dict[str, Any] = {"path": attr.get("identifier"), "type": kind}
+        if kind == "TAG":
+            entry["separator"] = attr.get("SEPARATOR", ",")
+            entry["case_sensitive"] = "CASESENSITIVE" in attr.get("flags", [])
+        elif kind == "VECTOR":
+            entry["algorithm"] = str(attr.get("algorithm", "")).upper()
+            entry["dims"] = int(attr.get("dim", 0))
+            entry["distance"] = str(attr.get("distance_metric", "")).upper()
+            entry["datatype"] = str(attr.get("data_type", "")).upper()
+        shape[attr.get("attribute")] = entry
+    return shape
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {_text(k): _decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    return _text(value)
+
+
+def schema_differences(expected: Shape, actual: Shape) -> list[str]:
+    """List how ``actual`` differs from ``expected``, one line per difference.
+
+    Args:
+        expected: From :func:`expected_shape`.
+        actual: From :func:`existing_shape`.
+
+    Returns:
+        Human-readable differences, e.g. ``"embedding.dims: expected 384, found 768"``;
+        empty when the index is usable as is.
+    """
+    differences = []
+    for key in expected.keys() | actual.keys():
+        want, have = expected.get(key), actual.get(key)
+        if want == have:
+            continue
+        if want is None:
+            differences.append(f"unexpected field {key!r}")
+        elif have is None:
+            differences.append(f"missing field {key!r}")
+        elif isinstance(want, dict) and isinstance(have, dict):
+            for attr in want.keys() | have.keys():
+                if want.get(attr) != have.get(attr):
+                    differences.append(
+                        f"{key}.{attr}: expected {want.get(attr)!r}, found {have.get(attr)!r}"
+                    )
+        else:
+            differences.append(f"{key}: expected {want!r}, found {have!r}")
+    return sorted(differences)

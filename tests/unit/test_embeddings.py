@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
+from redis_docstore.errors import InvalidEmbeddingError
+
+
+def check(vector: object, *, dims: int = 3, distance: str = "l2") -> list[float]:
+    return validate_vector(vector, dims=dims, distance=distance)  # type: ignore[arg-type]
+
+
+def test_valid_vectors_become_float_lists() -> None:
+    assert check([1, 2.5, -3]) == [1.0, 2.5, -3.0]
+    assert check((0.0, 0.0, 1e-3)) == [0.0, 0.0, 1e-3]
+    assert check(np.array([1, 2, 3], dtype=np.float32)) == [1.0, 2.0, 3.0]
+    assert check([np.float32(1), np.float64(2), np.int64(3)]) == [1.0, 2.0, 3.0]
+    assert all(type(x) is float for x in check(np.arange(3)))
+
+
+@pytest.mark.parametrize(
+    ("vector", "message"),
+    [
+        ([1.0, 2.0], "has 2 values, the index expects 3"),
+        ([1.0, 2.0, 3.0, 4.0], "has 4 values"),
+        ([], "has 0 values"),
+        ([1.0, math.nan, 0.0], "not a finite float32"),
+        ([math.inf, 0.0, 0.0], "not a finite float32"),
+        ([0.0, -math.inf, 0.0], "not a finite float32"),
+        ([1e39, 0.0, 0.0], "not a finite float32"),
+        (["1", 0.0, 0.0], "str, not a number"),
+        ([True, 0.0, 0.0], "bool, not a number"),
+        ([None, 0.0, 0.0], "NoneType, not a number"),
+        ([[1.0], 0.0, 0.0], "list, not a number"),
+        ("abc", "sequence of numbers"),
+        (b"abc", "sequence of numbers"),
+        (42, "sequence of numbers"),
+        (np.zeros((3, 1)), "1-d and numeric"),
+        (np.array(["a", "b", "c"]), "1-d and numeric"),
+        ([10**400, 0, 0], "not a finite float32"),
+    ],
+)
+def test_invalid_vectors(vector: object, message: str) -> None:
+    with pytest.raises(InvalidEmbeddingError, match=message):
+        check(vector)
+
+
+def test_zero_vector_is_rejected_only_under_cosine() -> None:
+    assert check([0.0, 0.0, 0.0], distance="l2") == [0.0, 0.0, 0.0]
+    with pytest.raises(InvalidEmbeddingError, match="COSINE"):
+        check([0.0, 0.0, 0.0], distance="cosine")
+
+
+def test_position_is_named() -> None:
+    with pytest.raises(InvalidEmbeddingError, match="document #4") as info:
+        validate_vector([1.0], dims=3, distance="l2", position=4)
+    assert info.value.position == 4
+
+
+def test_default_embedder_knows_its_dims_without_loading_the_model() -> None:
+    embedder = DefaultEmbedder()
+    assert embedder.dims == 384
+    assert isinstance(embedder, Embedder)
+    assert embedder._vectorizer is None
+    assert embedder.embed_many([]) == []
+    assert embedder._vectorizer is None
