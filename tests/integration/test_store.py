@@ -219,14 +219,16 @@ class BrokenEmbedder(TinyEmbedder):
 def test_a_bad_embedder_writes_nothing(
     redis_stack_url: str, store_names: StoreNames, redis_client: redis.Redis
 ) -> None:
-    with DocumentStore(
-        redis_stack_url,
-        index=store_names.index,
-        prefix=store_names.prefix,
-        embedder=BrokenEmbedder(),
-    ) as s:
-        with pytest.raises(InvalidEmbeddingError, match="finite"):
-            s.add([Document(content="a", genre="g"), Document(content="b", genre="g")])
+    with (
+        DocumentStore(
+            redis_stack_url,
+            index=store_names.index,
+            prefix=store_names.prefix,
+            embedder=BrokenEmbedder(),
+        ) as s,
+        pytest.raises(InvalidEmbeddingError, match="finite"),
+    ):
+        s.add([Document(content="a", genre="g"), Document(content="b", genre="g")])
     assert keys_under(redis_client, store_names.prefix) == []
 
 
@@ -409,9 +411,11 @@ def test_drop_keeping_documents(
 
 
 def test_unreachable_server_is_a_typed_error() -> None:
-    with DocumentStore("redis://127.0.0.1:1", embedder=TinyEmbedder()) as s:
-        with pytest.raises(StoreConnectionError):
-            s.count()
+    with (
+        DocumentStore("redis://127.0.0.1:1", embedder=TinyEmbedder()) as s,
+        pytest.raises(StoreConnectionError),
+    ):
+        s.count()
 
 
 def test_repr_never_shows_the_password() -> None:
