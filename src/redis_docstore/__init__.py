@@ -10,6 +10,7 @@ from redis_docstore.documents import Document, Hit
 from redis_docstore.embeddings import DefaultEmbedder, Embedder
 from redis_docstore.errors import (
     DocstoreError,
+    IndexNotReadyError,
     InvalidDocumentError,
     InvalidEmbeddingError,
     InvalidGenreError,
@@ -34,6 +35,7 @@ __all__ = [
     "EmbeddedServer",
     "Embedder",
     "Hit",
+    "IndexNotReadyError",
     "InvalidDocumentError",
     "InvalidEmbeddingError",
     "InvalidGenreError",

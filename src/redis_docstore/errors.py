@@ -13,6 +13,7 @@ as ``__cause__``::
     ├── SchemaMismatchError        an index of that name exists with another schema
     ├── StoreError                 Redis refused or failed a command
     │   ├── StoreConnectionError   the server cannot be reached
+    │   ├── IndexNotReadyError     the index is still indexing existing documents
     │   └── MissingModuleError     the server lacks the search or JSON module
     └── ServerError                the embedded Redis Stack
         ├── ServerNotFoundError    its binaries or modules are not installed
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "DocstoreError",
+    "IndexNotReadyError",
     "InvalidDocumentError",
     "InvalidEmbeddingError",
     "InvalidGenreError",
@@ -99,6 +101,10 @@ class StoreError(DocstoreError):
 
 class StoreConnectionError(StoreError):
     """The Redis server cannot be reached (or the connection dropped)."""
+
+
+class IndexNotReadyError(StoreError):
+    """The index is still indexing existing documents; results would be partial."""
 
 
 class MissingModuleError(StoreError):

@@ -35,6 +35,8 @@ __all__ = [
     "build_schema",
     "existing_shape",
     "expected_shape",
+    "indexing_complete",
+    "indexing_progress",
     "schema_differences",
 ]
 
@@ -203,6 +205,17 @@ def _decoded(value: Any) -> Any:
     if isinstance(value, list):
         return [_decoded(v) for v in value]
     return _text(value)
+
+
+def indexing_progress(info: Mapping[Any, Any]) -> float:
+    """The fraction of existing documents indexed, from an ``FT.INFO`` reply."""
+    info = _decoded(info)
+    return float(info.get("percent_indexed", 1.0))
+
+
+def indexing_complete(info: Mapping[Any, Any]) -> bool:
+    """Whether an index has finished indexing existing documents (``FT.INFO``)."""
+    return int(_decoded(info).get("indexing", 0)) == 0 and indexing_progress(info) >= 1.0
 
 
 def schema_differences(expected: Shape, actual: Shape) -> list[str]:

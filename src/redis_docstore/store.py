@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 import redis.exceptions
@@ -26,6 +27,7 @@ from redis_docstore.documents import Document, Hit, Record, parse_document, prep
 from redis_docstore.documents import validate_id as _validate_id
 from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
 from redis_docstore.errors import (
+    IndexNotReadyError,
     InvalidEmbeddingError,
     InvalidQueryError,
     MissingModuleError,
@@ -48,6 +50,8 @@ from redis_docstore.schema import (
     build_schema,
     existing_shape,
     expected_shape,
+    indexing_complete,
+    indexing_progress,
     schema_differences,
 )
 
@@ -67,15 +71,20 @@ def default_embedder() -> DefaultEmbedder:
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``, for display."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    """Return ``url`` with its password, if any, replaced by ``***`` (safe to print).
+
+    Both places redis-py reads a password from are covered: the user-info part
+    and a ``password=`` query parameter.
+    """
+    parts = original = urlsplit(url)
+    if parts.password is not None:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name.lower() == "password" for name, _ in query):
+        hidden = [(name, "***" if name.lower() == "password" else v) for name, v in query]
+        parts = parts._replace(query=urlencode(hidden, safe="*"))
+    return url if parts == original else urlunsplit(parts)
 
 
 @contextmanager
@@ -123,6 +132,9 @@ class DocumentStore:
         overwrite: If an index of that name exists with another schema, drop
             that index definition (not the documents) and create ours.
             Without it, such an index raises ``SchemaMismatchError``.
+        index_timeout: Seconds to wait, on first use, for an index that is
+            still indexing existing documents (after ``overwrite`` or a server
+            restart) before raising ``IndexNotReadyError``.
 
     Raises:
         ValidationError: An invalid index name, prefix, distance or algorithm.
@@ -138,6 +150,7 @@ class DocumentStore:
         algorithm: Algorithm = "hnsw",
         embedder: Embedder | None = None,
         overwrite: bool = False,
+        index_timeout: float = 300.0,
     ) -> None:
         self.embedder: Embedder = embedder if embedder is not None else default_embedder()
         self.settings = IndexSettings(
@@ -148,6 +161,7 @@ class DocumentStore:
             algorithm=algorithm,
         )
         self.overwrite = overwrite
+        self.index_timeout = index_timeout
         self._url = url
         self._client: redis.Redis = redis.Redis.from_url(url, protocol=3, decode_responses=True)
         self._index = SearchIndex(build_schema(self.settings), redis_client=self._client)
@@ -216,7 +230,24 @@ class DocumentStore:
                     raise SchemaMismatchError(name, differences)
                 if differences:
                     self._index.create(overwrite=True, drop=False)
+            # A new index over existing keys (or one rebuilt after a restart)
+            # fills in the background; until it is done searches would return
+            # partial results as if they were complete.
+            self._wait_until_indexed()
         self._ready = True
+
+    def _wait_until_indexed(self) -> None:
+        deadline = time.monotonic() + self.index_timeout
+        while True:
+            info = _command(self._client, "FT.INFO", self.settings.name)
+            if indexing_complete(info):
+                return
+            if time.monotonic() > deadline:
+                raise IndexNotReadyError(
+                    f"index {self.settings.name!r} is still indexing existing documents after "
+                    f"{self.index_timeout:g} s ({indexing_progress(info):.0%} done)"
+                )
+            time.sleep(0.05)
 
     def _ensure_index(self) -> None:
         if not self._ready:

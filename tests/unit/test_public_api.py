@@ -15,6 +15,7 @@ def test_public_names_are_pinned() -> None:
         "EmbeddedServer",
         "Embedder",
         "Hit",
+        "IndexNotReadyError",
         "InvalidDocumentError",
         "InvalidEmbeddingError",
         "InvalidGenreError",

@@ -8,6 +8,8 @@ from redis_docstore.schema import (
     build_schema,
     existing_shape,
     expected_shape,
+    indexing_complete,
+    indexing_progress,
     schema_differences,
 )
 
@@ -148,3 +150,10 @@ def test_invalid_settings(kwargs: dict[str, object]) -> None:
     base: dict[str, object] = {"name": "idx", "prefix": "doc", "dims": 3}
     with pytest.raises(ValidationError):
         IndexSettings(**{**base, **kwargs})  # type: ignore[arg-type]
+
+
+def test_indexing_state_from_ft_info() -> None:
+    assert indexing_complete({"indexing": 0, "percent_indexed": 1.0})
+    assert not indexing_complete({"indexing": 1, "percent_indexed": 0.25})
+    assert not indexing_complete({b"indexing": 0, b"percent_indexed": 0.5})
+    assert indexing_progress({"percent_indexed": "0.75"}) == 0.75

@@ -1,0 +1,227 @@
+"""A pytest plugin that provides an ephemeral Redis Stack, with or without Docker.
+
+Load it from a ``conftest.py``::
+
+    pytest_plugins = ["redis_docstore.testing"]
+
+The session's Redis Stack comes from the first backend that applies:
+
+1. ``url``: the ``REDIS_URL`` environment variable, when set and non-empty
+   (the server must have the search and JSON modules; nothing is flushed).
+2. ``docker``: a ``redis/redis-stack-server`` container (testcontainers), when
+   a Docker engine answers.
+3. ``embedded``: an :class:`~redis_docstore.server.EmbeddedServer`, started
+   once for the session.
+
+Tests share the server; each one gets its own index name and key prefix from
+the ``store_names`` fixture, and only those are removed after the test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pytest
+import redis
+
+from redis_docstore.server import EmbeddedServer
+from redis_docstore.store import redact_url
+
+__all__ = [
+    "REDIS_STACK_IMAGE",
+    "Backend",
+    "RedactedURL",
+    "StoreNames",
+    "choose_backend",
+    "cleanup_store",
+    "docker_engine_available",
+    "escape_glob",
+    "new_store_names",
+    "redact_url",
+]
+
+Backend = Literal["url", "docker", "embedded"]
+REDIS_STACK_IMAGE = "redis/redis-stack-server:latest"
+_BATCH = 500
+_backend_key = pytest.StashKey[Backend]()
+
+
+def choose_backend(environ: Mapping[str, str], docker_available: Callable[[], bool]) -> Backend:
+    """Choose where the test session's Redis Stack comes from.
+
+    Args:
+        environ: The environment (``os.environ``).
+        docker_available: Called, only when ``REDIS_URL`` is unset or empty, to
+            tell whether a Docker engine answers.
+
+    Returns:
+        ``"url"`` if ``REDIS_URL`` is set and non-empty, else ``"docker"`` if a
+        Docker engine answers, else ``"embedded"``.
+    """
+    if environ.get("REDIS_URL", "").strip():
+        return "url"
+    if docker_available():
+        return "docker"
+    return "embedded"
+
+
+def docker_engine_available(timeout: float = 2.0) -> bool:
+    """Return whether a Docker engine answers a ping within ``timeout`` seconds.
+
+    The probe runs in a daemon thread, so a hanging ``DOCKER_HOST`` cannot
+    delay the caller beyond ``timeout``.
+
+    Args:
+        timeout: Seconds to wait for the answer, at most.
+
+    Returns:
+        True if the engine answered; False otherwise, including when the
+        ``docker`` package is not installed or only the client exists.
+    """
+    answers: list[bool] = []
+
+    def probe() -> None:
+        try:
+            docker: Any = importlib.import_module("docker")  # untyped; comes with testcontainers
+            client = docker.from_env(timeout=timeout)
+            try:
+                answers.append(bool(client.ping()))
+            finally:
+                client.close()
+        except Exception:
+            answers.append(False)
+
+    thread = threading.Thread(target=probe, name="docker-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answers) and answers[0]
+
+
+class RedactedURL(str):
+    """A URL string whose ``repr`` hides its password (as pytest shows in tracebacks)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_url(str(self)))
+
+
+@dataclass(frozen=True)
+class StoreNames:
+    """An index name and a key prefix (without the trailing ``:``) for one test."""
+
+    index: str
+    prefix: str
+
+
+def new_store_names() -> StoreNames:
+    """Return names no other test uses: ``t`` and 10 random hex digits, for both."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    return StoreNames(index=name, prefix=name)
+
+
+def escape_glob(text: str) -> str:
+    r"""Escape the glob characters of ``text`` (``* ? [ ] \``) for ``SCAN MATCH``."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+def cleanup_store(client: redis.Redis, names: StoreNames) -> int:
+    """Drop the index ``names.index`` (if any) and delete the keys under ``names.prefix:``.
+
+    Uses ``SCAN MATCH`` and ``UNLINK`` in batches; never ``KEYS`` or ``FLUSH*``,
+    so a shared server's other data is untouched.
+
+    Args:
+        client: A client of the server.
+        names: The index name and key prefix to remove.
+
+    Returns:
+        The number of keys deleted.
+
+    Raises:
+        redis.ResponseError: ``FT.DROPINDEX`` failed for another reason than an
+            unknown index.
+    """
+    try:
+        client.execute_command("FT.DROPINDEX", names.index)  # type: ignore[no-untyped-call]
+    except redis.ResponseError as exc:
+        message = str(exc).lower()
+        if "unknown index" not in message and "not found" not in message:
+            raise
+    deleted = 0
+    batch: list[bytes | str] = []
+    for key in client.scan_iter(match=f"{escape_glob(names.prefix)}:*", count=_BATCH):
+        batch.append(key)
+        if len(batch) >= _BATCH:
+            deleted += int(client.unlink(*batch))
+            batch.clear()
+    if batch:
+        deleted += int(client.unlink(*batch))
+    return deleted
+
+
+def _backend(config: pytest.Config) -> Backend:
+    if _backend_key not in config.stash:
+        config.stash[_backend_key] = choose_backend(os.environ, docker_engine_available)
+    return config.stash[_backend_key]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Show which backend provides Redis Stack (never a password)."""
+    backend = _backend(config)
+    if backend == "url":
+        return f"redis-docstore: Redis Stack from REDIS_URL={redact_url(os.environ['REDIS_URL'])}"
+    if backend == "docker":
+        return f"redis-docstore: Redis Stack in Docker ({REDIS_STACK_IMAGE})"
+    return "redis-docstore: embedded Redis Stack (redis_docstore.server.EmbeddedServer)"
+
+
+@pytest.fixture(scope="session")
+def redis_stack_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """The URL of a Redis Stack server shared by the whole session (see the module doc).
+
+    A ``REDIS_URL`` is returned as a :class:`RedactedURL`: its ``repr``, which
+    pytest prints in tracebacks, hides the password.
+    """
+    backend = _backend(pytestconfig)
+    if backend == "url":
+        yield RedactedURL(os.environ["REDIS_URL"].strip())
+    elif backend == "docker":
+        try:
+            from testcontainers.community.redis import RedisContainer
+        except ImportError:  # an older testcontainers
+            from testcontainers.redis import RedisContainer
+        with RedisContainer(image=REDIS_STACK_IMAGE) as container:
+            host = container.get_container_host_ip()
+            yield f"redis://{host}:{container.get_exposed_port(container.port)}"
+    else:
+        with EmbeddedServer() as server:
+            yield server.url
+
+
+@pytest.fixture
+def store_names(redis_stack_url: str) -> Iterator[StoreNames]:
+    """A fresh index name and key prefix; both are removed after the test."""
+    names = new_store_names()
+    yield names
+    client = redis.Redis.from_url(redis_stack_url)
+    try:
+        cleanup_store(client, names)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_client(redis_stack_url: str) -> Iterator[redis.Redis]:
+    """A redis-py client (bytes replies) of the session's server, closed after the test."""
+    client = redis.Redis.from_url(redis_stack_url)
+    try:
+        yield client
+    finally:
+        client.close()
