@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 import shutil
 import socket
@@ -61,6 +62,7 @@ AppendFsync = Literal["always", "everysec", "no"]
 #: Module names (as ``MODULE LIST`` reports them) the server must have loaded.
 REQUIRED_MODULES: frozenset[str] = frozenset({"search", "ReJSON"})
 LOG_NAME = "redis.log"
+LOCK_NAME = ".docstore.lock"
 _PORT_ATTEMPTS = 3  # a free port can be taken between free_port() and the server's bind
 _STOP_GRACE = 5.0  # seconds to wait after SHUTDOWN, then after SIGTERM
 
@@ -193,6 +195,7 @@ class EmbeddedServer:
         self._extra_args = tuple(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._lock_file: IO[bytes] | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -246,6 +249,7 @@ class EmbeddedServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self.stop)
         try:
+            self._lock_data_dir()
             for attempt in range(1, _PORT_ATTEMPTS + 1):
                 if self._launch(binaries, may_retry=attempt < _PORT_ATTEMPTS):
                     break
@@ -323,6 +327,24 @@ class EmbeddedServer:
             log_tail=tail(log_path, offset=offset),
         )
 
+    def _lock_data_dir(self) -> None:
+        """Hold an exclusive lock on the data directory while we run.
+
+        Two servers writing the same append-only files would corrupt them.
+        """
+        if self._lock_file is not None:
+            return
+        lock = open(self.data_dir / LOCK_NAME, "a+b")  # noqa: SIM115 - closed by stop()
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise ServerStartError(
+                f"{self.data_dir} is in use by another embedded server; "
+                "connect to that one (docstore serve prints its URL) or use another directory"
+            ) from None
+        self._lock_file = lock
+
     def stop(self) -> None:
         """Shut the server down and wait for it to exit (idempotent).
 
@@ -332,6 +354,9 @@ class EmbeddedServer:
         """
         self._terminate()
         atexit.unregister(self.stop)
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
         if self._owns_dir and self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._owns_dir = False

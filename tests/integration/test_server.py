@@ -282,3 +282,15 @@ def test_a_server_left_running_is_stopped_at_interpreter_exit() -> None:
     finally:
         if process_exists(pid):  # the test failed: do not leak the server it started
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_data_dir_is_used_by_one_server_at_a_time(tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path / "data") as first:
+        second = EmbeddedServer(tmp_path / "data")
+        with pytest.raises(ServerStartError, match="in use by another embedded server"):
+            second.start()
+        assert not second.is_running()
+        assert first.is_running()
+    # Released on stop: the directory can be opened again.
+    with EmbeddedServer(tmp_path / "data") as again:
+        assert again.is_running()
