@@ -61,7 +61,7 @@ Command = Callable[[argparse.Namespace, "Options", IO[str]], int]
 _FIELDS: Final = frozenset({"content", "genre", "id", "metadata", "embedding"})
 
 
-class InputError(ValueError):
+class InputError(ValidationError):
     """A usage error or an invalid input file (exit code 2)."""
 
 
