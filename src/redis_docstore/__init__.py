@@ -10,9 +10,11 @@ from redis_docstore.documents import Document, Hit
 from redis_docstore.embeddings import DefaultEmbedder, Embedder
 from redis_docstore.errors import (
     DocstoreError,
+    DocumentNotFoundError,
     IndexNotReadyError,
     InvalidDocumentError,
     InvalidEmbeddingError,
+    InvalidFilterError,
     InvalidGenreError,
     InvalidQueryError,
     MissingModuleError,
@@ -31,6 +33,7 @@ __all__ = [
     "DefaultEmbedder",
     "DocstoreError",
     "Document",
+    "DocumentNotFoundError",
     "DocumentStore",
     "EmbeddedServer",
     "Embedder",
@@ -38,6 +41,7 @@ __all__ = [
     "IndexNotReadyError",
     "InvalidDocumentError",
     "InvalidEmbeddingError",
+    "InvalidFilterError",
     "InvalidGenreError",
     "InvalidQueryError",
     "MissingModuleError",

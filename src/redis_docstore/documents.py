@@ -77,6 +77,11 @@ class Hit:
             reports it; for COSINE it is ``1 - cosine similarity``; for IP,
             ``1 - inner product``. Smaller is closer.
         metadata: The document's metadata.
+        similarity: For COSINE indexes, ``1 - distance / 2``: 1 for the same
+            direction, 0.5 for orthogonal, 0 for opposite. ``None`` for L2
+            and IP, whose distances have no fixed range.
+        score: The ranking score when a hybrid (text + vector) search or MMR
+            ordered the hits (higher is better); ``None`` for plain searches.
     """
 
     id: str
@@ -84,6 +89,8 @@ class Hit:
     genres: tuple[str, ...]
     distance: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    similarity: float | None = None
+    score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

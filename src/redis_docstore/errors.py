@@ -9,7 +9,9 @@ as ``__cause__``::
     │   ├── InvalidDocumentError   empty content, bad id, metadata not JSON-able
     │   ├── InvalidGenreError      empty, non-string, untrimmed or control-character genre
     │   ├── InvalidEmbeddingError  wrong length, non-numeric or non-finite values
+    │   ├── InvalidFilterError     an empty, undeclared or mistyped filter
     │   └── InvalidQueryError      k <= 0, empty query text
+    ├── DocumentNotFoundError      update() of an id that is not stored
     ├── SchemaMismatchError        an index of that name exists with another schema
     ├── StoreError                 Redis refused or failed a command
     │   ├── StoreConnectionError   the server cannot be reached
@@ -26,9 +28,11 @@ from collections.abc import Sequence
 
 __all__ = [
     "DocstoreError",
+    "DocumentNotFoundError",
     "IndexNotReadyError",
     "InvalidDocumentError",
     "InvalidEmbeddingError",
+    "InvalidFilterError",
     "InvalidGenreError",
     "InvalidQueryError",
     "MissingModuleError",
@@ -73,8 +77,27 @@ class InvalidEmbeddingError(ValidationError):
     """An embedding has the wrong length or non-finite / non-numeric values."""
 
 
+class InvalidFilterError(ValidationError):
+    """A filter is empty, names an undeclared field, or has a wrong value type."""
+
+
 class InvalidQueryError(ValidationError):
     """A search argument is invalid (k <= 0, empty text, ...)."""
+
+
+class DocumentNotFoundError(DocstoreError, KeyError):
+    """No document is stored under that id.
+
+    Attributes:
+        id: The missing id.
+    """
+
+    def __init__(self, doc_id: str) -> None:
+        self.id = doc_id
+        super().__init__(f"no document with id {doc_id!r}")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
 
 
 class SchemaMismatchError(DocstoreError):
