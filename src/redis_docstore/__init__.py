@@ -6,6 +6,8 @@
 >>> store.search("That is a happy person", k=3, genre="pets")
 """
 
+from redis_docstore.async_store import AsyncDocumentStore
+from redis_docstore.base import LoadReport
 from redis_docstore.documents import Document, Hit
 from redis_docstore.embeddings import DefaultEmbedder, Embedder
 from redis_docstore.errors import (
@@ -26,10 +28,12 @@ from redis_docstore.errors import (
     StoreError,
     ValidationError,
 )
+from redis_docstore.filters import Filter, Num, Tag, Text
 from redis_docstore.server import EmbeddedServer
 from redis_docstore.store import DocumentStore
 
 __all__ = [
+    "AsyncDocumentStore",
     "DefaultEmbedder",
     "DocstoreError",
     "Document",
@@ -37,6 +41,7 @@ __all__ = [
     "DocumentStore",
     "EmbeddedServer",
     "Embedder",
+    "Filter",
     "Hit",
     "IndexNotReadyError",
     "InvalidDocumentError",
@@ -44,12 +49,16 @@ __all__ = [
     "InvalidFilterError",
     "InvalidGenreError",
     "InvalidQueryError",
+    "LoadReport",
     "MissingModuleError",
+    "Num",
     "SchemaMismatchError",
     "ServerError",
     "ServerNotFoundError",
     "ServerStartError",
     "StoreConnectionError",
     "StoreError",
+    "Tag",
+    "Text",
     "ValidationError",
 ]

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from redis_docstore.documents import Document, Hit, content_id, prepare_documents
+from redis_docstore.documents import Document, Hit, prepare_documents
 from redis_docstore.embeddings import DEFAULT_DIMS
 from redis_docstore.errors import DocstoreError, ValidationError
 
@@ -309,7 +309,7 @@ def _check_unused(url: str, index: str, prefix: str) -> None:
     """Refuse an index that exists, or a prefix that holds keys, on a shared server."""
     import redis
 
-    from redis_docstore.store import redact_url, redis_errors
+    from redis_docstore.connection import redact_url, redis_errors
 
     with redis_errors("checking the demo's names"), redis.Redis.from_url(url) as client:
         indexes = {
@@ -340,9 +340,10 @@ def cmd_demo(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
             _check_unused(opts.url, *names)
             try:
                 result = _demo_results(store)
-            finally:  # only what the demo made: its index and its three documents
-                store.drop(delete_documents=False)
-                store.delete(content_id(doc["content"]) for doc in DEMO_DOCUMENTS)
+            finally:
+                # _check_unused saw no key under the prefix before the demo, so
+                # everything there now is the demo's own.
+                store.drop(delete_documents=True)
     _emit(out, result, indent=2)
     return 0
 

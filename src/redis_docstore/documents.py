@@ -80,8 +80,8 @@ class Hit:
         similarity: For COSINE indexes, ``1 - distance / 2``: 1 for the same
             direction, 0.5 for orthogonal, 0 for opposite. ``None`` for L2
             and IP, whose distances have no fixed range.
-        score: The ranking score when a hybrid (text + vector) search or MMR
-            ordered the hits (higher is better); ``None`` for plain searches.
+        score: The hybrid score when a text + vector search ordered the hits
+            (higher is better); ``None`` otherwise.
     """
 
     id: str

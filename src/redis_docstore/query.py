@@ -1,121 +1,319 @@
-"""Search queries: building them and parsing Redis' replies. No I/O here.
+"""Search commands: building them and parsing Redis' replies. No I/O here.
 
-The store sends what these functions build and hands the reply back to them;
-the async store will do the same, with awaits.
+Every builder returns the complete argument tuple of one Redis command
+(``("FT.SEARCH", index, ...)``), so the sync and the async store send the same
+bytes, a pipeline can carry many of them, and ``explain`` can show them.
+Every parser takes a RESP3 reply (redis-py ``protocol=3``), with str or bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import orjson
-from redisvl.query import CountQuery, VectorQuery
-from redisvl.query.filter import FilterExpression
+from redis.commands.search.query import Query
+from redisvl.query import VectorQuery, VectorRangeQuery
 
-from redis_docstore.documents import Hit
+from redis_docstore.documents import Document, Hit, parse_document
 from redis_docstore.errors import InvalidQueryError
-from redis_docstore.filters import genre_filter
-from redis_docstore.schema import EMBEDDING_FIELD
+from redis_docstore.schema import EMBEDDING_FIELD, Distance
 
-__all__ = ["DISTANCE_ALIAS", "build_count_query", "build_vector_query", "parse_search_reply"]
+__all__ = [
+    "DISTANCE_ALIAS",
+    "aggregate_keys",
+    "aggregate_keys_command",
+    "count_command",
+    "knn_command",
+    "parse_documents",
+    "parse_search_reply",
+    "parse_stored_fields",
+    "range_command",
+    "render_command",
+    "search_ids_command",
+    "similarity",
+    "total_results",
+    "validate_k",
+    "validate_offset",
+]
 
 DISTANCE_ALIAS = "vector_distance"
+DIALECT = 2
 # JSON paths, not field aliases: the alias of a TAG over "$.genre[*]" returns
 # only the first genre, "$.genre" returns the whole array as JSON text.
 RETURN_FIELDS = ["$.content", "$.genre", "$.metadata"]
+EMBEDDING_PATH = "$.embedding"
+HybridPolicy = Literal["BATCHES", "ADHOC_BF"]
 
 
-def validate_k(k: object) -> int:
-    """Check the number of results asked for.
+def validate_k(k: object, name: str = "k") -> int:
+    """Check a number of results.
 
     Raises:
-        InvalidQueryError: ``k`` is not a positive integer.
+        InvalidQueryError: Not a positive integer.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise InvalidQueryError(f"k must be a positive integer, not {k!r}")
+        raise InvalidQueryError(f"{name} must be a positive integer, not {k!r}")
     return k
 
 
-def optional_genre_filter(genre: str | Sequence[str] | None) -> FilterExpression | None:
-    """The genre filter, or ``None`` when no genre restricts the query."""
-    return None if genre is None else genre_filter(genre)
+def validate_offset(offset: object) -> int:
+    """Check a paging offset.
+
+    Raises:
+        InvalidQueryError: Not an integer >= 0.
+    """
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidQueryError(f"offset must be an integer >= 0, not {offset!r}")
+    return offset
 
 
-def build_vector_query(
+def _command(index: str, query: Query, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    args: list[Any] = ["FT.SEARCH", index, *query.get_args()]
+    if params:
+        args.append("PARAMS")
+        args.append(2 * len(params))
+        for name, value in params.items():
+            args.extend((name, value))
+    return tuple(args)
+
+
+def knn_command(
+    index: str,
     vector: Sequence[float],
     *,
     k: int,
-    genre: str | Sequence[str] | None = None,
-) -> VectorQuery:
-    """Build a KNN query for the ``k`` documents nearest to ``vector``.
+    offset: int = 0,
+    filter_expression: str = "*",
+    ef_runtime: int | None = None,
+    hybrid_policy: HybridPolicy | None = None,
+    with_embeddings: bool = False,
+) -> tuple[Any, ...]:
+    """``FT.SEARCH`` for the nearest documents, page ``[offset, offset + k)``.
 
     Args:
-        vector: The (validated) query vector.
-        k: How many hits at most.
-        genre: One genre or a list (any of them); ``None`` for all documents.
+        index: The index (or alias) name.
+        vector: The validated query vector.
+        k: The page size.
+        offset: How many of the nearest to skip (KNN asks for ``offset + k``).
+        filter_expression: A RediSearch filter; ``"*"`` for all documents.
+        ef_runtime: HNSW search breadth for this query (``None``: the index's).
+        hybrid_policy: ``"ADHOC_BF"`` forces an exact search of the filtered
+            documents; ``None`` lets RediSearch choose.
+        with_embeddings: Also return each document's embedding (for MMR).
 
     Returns:
-        A redisvl ``VectorQuery`` (a redis-py ``Query``), sorted by distance.
-
-    Raises:
-        InvalidQueryError: ``k`` is not a positive integer.
-        InvalidGenreError: An empty or invalid genre filter.
+        The command's arguments.
     """
-    return VectorQuery(
+    query = VectorQuery(
+        vector=list(vector),
+        vector_field_name=EMBEDDING_FIELD,
+        return_fields=[*RETURN_FIELDS, *([EMBEDDING_PATH] if with_embeddings else [])],
+        num_results=offset + k,
+        filter_expression=filter_expression,
+        dtype="float32",
+        return_score=True,
+        ef_runtime=ef_runtime,
+        hybrid_policy=hybrid_policy,
+        dialect=DIALECT,
+    )
+    query.paging(offset, k)
+    return _command(index, query, query.params)
+
+
+def range_command(
+    index: str,
+    vector: Sequence[float],
+    *,
+    max_distance: float,
+    k: int,
+    offset: int = 0,
+    filter_expression: str = "*",
+) -> tuple[Any, ...]:
+    """``FT.SEARCH`` for documents within ``max_distance``, nearest first.
+
+    Args:
+        index: The index (or alias) name.
+        vector: The validated query vector.
+        max_distance: The radius, in the index's distance (squared for L2).
+        k: The page size.
+        offset: How many of the nearest to skip.
+        filter_expression: A RediSearch filter; ``"*"`` for all documents.
+
+    Returns:
+        The command's arguments.
+    """
+    query = VectorRangeQuery(
         vector=list(vector),
         vector_field_name=EMBEDDING_FIELD,
         return_fields=RETURN_FIELDS,
-        num_results=validate_k(k),
-        filter_expression=optional_genre_filter(genre),
+        distance_threshold=max_distance,
+        num_results=offset + k,
+        filter_expression=filter_expression,
         dtype="float32",
         return_score=True,
+        dialect=DIALECT,
     )
+    query.paging(offset, k)
+    return _command(index, query, query.params)
 
 
-def build_count_query(genre: str | Sequence[str] | None = None) -> CountQuery:
-    """Build a query counting the documents (of the given genres)."""
-    return CountQuery(filter_expression=optional_genre_filter(genre) or "*")
+def count_command(index: str, filter_expression: str = "*") -> tuple[Any, ...]:
+    """``FT.SEARCH`` that only counts the documents matching a filter."""
+    return ("FT.SEARCH", index, filter_expression, "LIMIT", 0, 0, "DIALECT", DIALECT)
+
+
+def search_ids_command(index: str, filter_expression: str, *, limit: int) -> tuple[Any, ...]:
+    """``FT.SEARCH`` for the keys of up to ``limit`` documents matching a filter."""
+    return (
+        "FT.SEARCH", index, filter_expression, "NOCONTENT", "LIMIT", 0, limit,
+        "DIALECT", DIALECT,
+    )  # fmt: skip
+
+
+def aggregate_keys_command(
+    index: str,
+    filter_expression: str = "*",
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    cursor_count: int | None = None,
+    max_results: int | None = None,
+) -> tuple[Any, ...]:
+    """``FT.AGGREGATE`` for the keys of matching documents, ordered by key.
+
+    Only keys are loaded (documents are read with ``JSON.MGET``), so a cursor
+    over the whole index holds keys, not documents, on the server.
+
+    Args:
+        index: The index (or alias) name.
+        filter_expression: A RediSearch filter; ``"*"`` for all documents.
+        offset: With ``limit``, the page's start.
+        limit: The page size; ``None`` for no ``LIMIT``.
+        cursor_count: Read with a cursor, this many keys per read.
+        max_results: ``SORTBY ... MAX``: how many to sort (SORTBY keeps only
+            10 without it or a ``LIMIT``).
+
+    Returns:
+        The command's arguments.
+    """
+    args: list[Any] = [
+        "FT.AGGREGATE", index, filter_expression, "LOAD", 1, "@__key",
+        "SORTBY", 2, "@__key", "ASC",
+    ]  # fmt: skip
+    if max_results is not None:
+        args += ["MAX", max_results]
+    if limit is not None:
+        args += ["LIMIT", offset, limit]
+    if cursor_count is not None:
+        args += ["WITHCURSOR", "COUNT", cursor_count]
+    args += ["DIALECT", DIALECT]
+    return tuple(args)
 
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def parse_search_reply(reply: Mapping[Any, Any], *, key_prefix: str) -> list[Hit]:
-    """Turn an ``FT.SEARCH`` reply (RESP3 map) into hits, in reply order.
+def _get(mapping: Mapping[Any, Any], key: str, default: Any = None) -> Any:
+    if key in mapping:
+        return mapping[key]
+    return mapping.get(key.encode(), default)
+
+
+def similarity(distance: float, metric: Distance) -> float | None:
+    """``1 - d/2`` clamped to [0, 1] for COSINE; ``None`` for the other metrics."""
+    if metric != "cosine":
+        return None
+    return min(1.0, max(0.0, 1.0 - distance / 2.0))
+
+
+def parse_search_reply(
+    reply: Mapping[Any, Any], *, key_prefix: str, distance: Distance = "l2"
+) -> list[Hit]:
+    """Turn an ``FT.SEARCH`` KNN or range reply into hits, in reply order.
 
     Args:
-        reply: The reply, with str or bytes keys and values.
+        reply: The RESP3 reply.
         key_prefix: The store's key prefix (``doc:``), stripped from keys.
+        distance: The index's metric, for ``Hit.similarity``.
 
     Returns:
         The hits, with ``distance`` as a float.
     """
-    results = reply.get("results", reply.get(b"results", []))
     hits = []
-    for result in results:
-        key = _text(result.get("id", result.get(b"id")))
-        attrs = {
-            _text(k): v
-            for k, v in (
-                result.get("extra_attributes", result.get(b"extra_attributes")) or {}
-            ).items()
-        }
-        genres = attrs.get("$.genre")
-        metadata = attrs.get("$.metadata")
+    for result in _get(reply, "results", []):
+        key = _text(_get(result, "id"))
+        attrs = {_text(k): v for k, v in (_get(result, "extra_attributes") or {}).items()}
+        dist = float(attrs[DISTANCE_ALIAS])
         hits.append(
             Hit(
                 id=key.removeprefix(key_prefix),
-                content=_text(attrs.get("$.content", "")),
-                genres=tuple(orjson.loads(genres)) if genres else (),
-                distance=float(attrs[DISTANCE_ALIAS]),
-                metadata=orjson.loads(metadata) if metadata else {},
+                **parse_stored_fields(attrs),
+                distance=dist,
+                similarity=similarity(dist, distance),
             )
         )
     return hits
 
 
+def parse_stored_fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """``content``, ``genres`` and ``metadata`` from returned JSON paths."""
+    genres = attrs.get("$.genre")
+    metadata = attrs.get("$.metadata")
+    return {
+        "content": _text(attrs.get("$.content", "")),
+        "genres": tuple(orjson.loads(genres)) if genres else (),
+        "metadata": orjson.loads(metadata) if metadata else {},
+    }
+
+
+def returned_embeddings(reply: Mapping[Any, Any]) -> list[list[float]]:
+    """The ``$.embedding`` of each result of a reply (``with_embeddings=True``)."""
+    return [
+        orjson.loads(_get(_get(result, "extra_attributes"), EMBEDDING_PATH))
+        for result in _get(reply, "results", [])
+    ]
+
+
 def total_results(reply: Mapping[Any, Any]) -> int:
-    """The ``total_results`` of an ``FT.SEARCH`` reply (RESP3 map)."""
-    return int(reply.get("total_results", reply.get(b"total_results", 0)))
+    """The ``total_results`` of an ``FT.SEARCH`` or ``FT.AGGREGATE`` reply."""
+    return int(_get(reply, "total_results", 0))
+
+
+def result_keys(reply: Mapping[Any, Any]) -> list[str]:
+    """The keys of an ``FT.SEARCH ... NOCONTENT`` reply."""
+    return [_text(_get(result, "id")) for result in _get(reply, "results", [])]
+
+
+def aggregate_keys(reply: Mapping[Any, Any]) -> list[str]:
+    """The keys of an :func:`aggregate_keys_command` reply (or cursor page)."""
+    return [
+        _text(_get(_get(result, "extra_attributes"), "__key"))
+        for result in _get(reply, "results", [])
+    ]
+
+
+def parse_documents(
+    keys: Sequence[str], raws: Sequence[Any], *, key_prefix: str
+) -> list[Document]:
+    """Documents from ``JSON.MGET <keys> .``; keys deleted meanwhile are left out."""
+    return [
+        parse_document(key.removeprefix(key_prefix), raw)
+        for key, raw in zip(keys, raws, strict=True)
+        if raw is not None
+    ]
+
+
+def render_command(command: Sequence[Any]) -> str:
+    """Show a command as one line, quoting where needed; bytes params abbreviated."""
+    parts = []
+    for arg in command:
+        if isinstance(arg, bytes):
+            parts.append(f"<{len(arg)} bytes>")
+            continue
+        text = str(arg)
+        if not text or any(c.isspace() or c in "\"'\\" for c in text):
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        parts.append(text)
+    return " ".join(parts)

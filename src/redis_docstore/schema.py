@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args
 from redisvl.schema import IndexSchema
 
 from redis_docstore.errors import ValidationError
-from redis_docstore.filters import GENRE_FIELD, GENRE_SEPARATOR
+from redis_docstore.filters import GENRE_FIELD, GENRE_SEPARATOR, FieldKind
 
 __all__ = [
     "Algorithm",
@@ -48,6 +48,9 @@ EMBEDDING_FIELD = "embedding"
 KEY_SEPARATOR = ":"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_FIELDS = frozenset({CONTENT_FIELD, GENRE_FIELD, EMBEDDING_FIELD, "id"})
+_REDISVL_TYPES: dict[str, str] = {"tag": "tag", "numeric": "numeric", "text": "text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,10 @@ class IndexSettings:
         dims: The embedding dimensions.
         distance: ``"l2"`` (default), ``"cosine"`` or ``"ip"``.
         algorithm: ``"hnsw"`` (default) or ``"flat"`` (exact search).
+        metadata_fields: Metadata keys indexed for filtering, as
+            ``(name, kind)`` pairs; kind is ``"tag"`` (exact strings),
+            ``"numeric"`` or ``"text"`` (full-text). Each is indexed at
+            ``$.metadata.<name>``.
     """
 
     name: str
@@ -68,6 +75,7 @@ class IndexSettings:
     dims: int
     distance: Distance = "l2"
     algorithm: Algorithm = "hnsw"
+    metadata_fields: tuple[tuple[str, FieldKind], ...] = ()
 
     def __post_init__(self) -> None:
         for label, value in (("index name", self.name), ("prefix", self.prefix)):
@@ -85,6 +93,26 @@ class IndexSettings:
             )
         if isinstance(self.dims, bool) or not isinstance(self.dims, int) or self.dims <= 0:
             raise ValidationError(f"dims must be a positive integer, not {self.dims!r}")
+        for name, kind in self.metadata_fields:
+            if not isinstance(name, str) or not _FIELD_RE.match(name):
+                raise ValidationError(
+                    f"metadata field name {name!r} must be letters, digits and '_'"
+                )
+            if name in RESERVED_FIELDS:
+                raise ValidationError(f"metadata field name {name!r} is reserved")
+            if kind not in _REDISVL_TYPES:
+                raise ValidationError(
+                    f"metadata field {name!r}: kind must be 'tag', 'numeric' or 'text', "
+                    f"not {kind!r}"
+                )
+        names = [name for name, _ in self.metadata_fields]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"metadata fields are declared twice: {names}")
+
+    @property
+    def fields(self) -> dict[str, FieldKind]:
+        """Every filterable field and its kind: genre, content and the metadata fields."""
+        return {GENRE_FIELD: "tag", CONTENT_FIELD: "text", **dict(self.metadata_fields)}
 
     @property
     def key_prefix(self) -> str:
@@ -121,6 +149,7 @@ def build_schema(settings: IndexSettings) -> IndexSchema:
                     "path": "$.genre[*]",
                     "attrs": {"separator": GENRE_SEPARATOR, "case_sensitive": True},
                 },
+                *(_metadata_field(name, kind) for name, kind in settings.metadata_fields),
                 {
                     "name": EMBEDDING_FIELD,
                     "type": "vector",
@@ -135,6 +164,20 @@ def build_schema(settings: IndexSettings) -> IndexSchema:
             ],
         }
     )
+
+
+def _metadata_field(name: str, kind: FieldKind) -> dict[str, Any]:
+    field: dict[str, Any] = {"name": name, "type": kind, "path": f"$.metadata.{name}"}
+    if kind == "tag":
+        field["attrs"] = {"separator": GENRE_SEPARATOR, "case_sensitive": True}
+    return field
+
+
+def _metadata_shape(name: str, kind: FieldKind) -> dict[str, Any]:
+    shape: dict[str, Any] = {"path": f"$.metadata.{name}", "type": kind.upper()}
+    if kind == "tag":
+        shape.update(separator=GENRE_SEPARATOR, case_sensitive=True)
+    return shape
 
 
 # A "shape" is the part of an index definition that matters to us, in one
@@ -154,6 +197,7 @@ def expected_shape(settings: IndexSettings) -> Shape:
             "separator": GENRE_SEPARATOR,
             "case_sensitive": True,
         },
+        **{name: _metadata_shape(name, kind) for name, kind in settings.metadata_fields},
         EMBEDDING_FIELD: {
             "path": "$.embedding",
             "type": "VECTOR",

@@ -1,122 +1,51 @@
 """The DocumentStore: add documents, search them by meaning within genres.
 
-This is the I/O shell around the pure core: validation lives in
-``documents``/``embeddings``/``filters``, the index definition in ``schema``,
-query building and reply parsing in ``query``. Each method here validates,
-sends, and parses; every redis-py / redisvl error is wrapped into a
-:class:`~redis_docstore.errors.DocstoreError` at this boundary.
+Every operation is written once, as a flow in :mod:`redis_docstore.base`; this
+class runs flows with blocking redis-py calls. :class:`AsyncDocumentStore`
+(``async_store``) runs the same flows with awaits.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 import redis.exceptions
-from redisvl.exceptions import RedisVLError
 from redisvl.index import SearchIndex
 
-from redis_docstore.documents import Document, Hit, Record, parse_document, prepare_documents
-from redis_docstore.documents import validate_id as _validate_id
-from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
-from redis_docstore.errors import (
-    IndexNotReadyError,
-    InvalidEmbeddingError,
-    InvalidQueryError,
-    MissingModuleError,
-    SchemaMismatchError,
-    StoreConnectionError,
-    StoreError,
+from redis_docstore.base import (
+    Commands,
+    CreateIndex,
+    Embed,
+    Flow,
+    LoadReport,
+    ScanDelete,
+    Sleep,
+    StoreBase,
+    TextMode,
+    default_embedder,
 )
-from redis_docstore.query import (
-    build_count_query,
-    build_vector_query,
-    optional_genre_filter,
-    parse_search_reply,
-    total_results,
-    validate_k,
-)
-from redis_docstore.schema import (
-    Algorithm,
-    Distance,
-    IndexSettings,
-    build_schema,
-    existing_shape,
-    expected_shape,
-    indexing_complete,
-    indexing_progress,
-    schema_differences,
-)
+from redis_docstore.connection import execute, redact_url, redis_errors
+from redis_docstore.documents import Document, Hit
+from redis_docstore.embeddings import Embedder
+from redis_docstore.errors import ValidationError
+from redis_docstore.filters import FieldKind, Filter
+from redis_docstore.schema import Algorithm, Distance, build_schema
 
 if TYPE_CHECKING:
     from redis_docstore.server import EmbeddedServer
 
 __all__ = ["DocumentStore", "default_embedder", "redact_url"]
 
-WRITE_BATCH = 500  # documents per MULTI/EXEC transaction
+T = TypeVar("T")
 SCAN_BATCH = 1000
 
 
-@functools.cache
-def default_embedder() -> DefaultEmbedder:
-    """The process-wide default embedder, so the model loads once per process."""
-    return DefaultEmbedder()
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with its password, if any, replaced by ``***`` (safe to print).
-
-    Both places redis-py reads a password from are covered: the user-info part
-    and a ``password=`` query parameter.
-    """
-    parts = original = urlsplit(url)
-    if parts.password is not None:
-        host = parts.netloc.rpartition("@")[2]
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    if any(name.lower() == "password" for name, _ in query):
-        hidden = [(name, "***" if name.lower() == "password" else v) for name, v in query]
-        parts = parts._replace(query=urlencode(hidden, safe="*"))
-    return url if parts == original else urlunsplit(parts)
-
-
-@contextmanager
-def redis_errors(action: str) -> Iterator[None]:
-    """Translate redis-py and redisvl errors raised inside into ours."""
-    try:
-        yield
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-        raise StoreConnectionError(f"{action}: {exc}") from exc
-    except redis.exceptions.ResponseError as exc:
-        message = str(exc)
-        if "unknown command" in message.lower() and ("'FT." in message or "'JSON." in message):
-            raise MissingModuleError(
-                f"{action}: the server lacks the Query Engine or JSON module ({message}); "
-                "use Redis Stack / Redis 8, or DocumentStore.embedded()"
-            ) from exc
-        raise StoreError(f"{action}: {message}") from exc
-    except (redis.exceptions.RedisError, RedisVLError) as exc:
-        raise StoreError(f"{action}: {exc}") from exc
-
-
-def _command(client: Any, *args: Any) -> Any:
-    """``client.execute_command``, typed (redis-py leaves it untyped)."""
-    return client.execute_command(*args)
-
-
-def _is_missing_index(exc: redis.exceptions.ResponseError) -> bool:
-    message = str(exc).lower()
-    return "unknown index name" in message or "no such index" in message
-
-
-class DocumentStore:
+class DocumentStore(StoreBase):
     """JSON documents in Redis Stack with genre-filtered semantic search.
 
     The index is created on first use (or by :meth:`create`). Use
@@ -129,6 +58,11 @@ class DocumentStore:
         distance: ``"l2"`` (default), ``"cosine"`` or ``"ip"``.
         algorithm: ``"hnsw"`` (default) or ``"flat"`` (exact).
         embedder: Embeds texts; defaults to all-MiniLM-L6-v2 (384 dims).
+        metadata_fields: Metadata keys to index for filtering, e.g.
+            ``{"author": "tag", "year": "numeric", "summary": "text"}``;
+            other metadata is stored and returned but not filterable.
+        ef_runtime: HNSW search breadth for every query (``None``: Redis'
+            default of 10); a search's own ``ef_runtime`` overrides it.
         overwrite: If an index of that name exists with another schema, drop
             that index definition (not the documents) and create ours.
             Without it, such an index raises ``SchemaMismatchError``.
@@ -137,7 +71,8 @@ class DocumentStore:
             restart) before raising ``IndexNotReadyError``.
 
     Raises:
-        ValidationError: An invalid index name, prefix, distance or algorithm.
+        ValidationError: An invalid index name, prefix, distance, algorithm
+            or metadata field.
     """
 
     def __init__(
@@ -149,23 +84,24 @@ class DocumentStore:
         distance: Distance = "l2",
         algorithm: Algorithm = "hnsw",
         embedder: Embedder | None = None,
+        metadata_fields: Mapping[str, FieldKind] | None = None,
+        ef_runtime: int | None = None,
         overwrite: bool = False,
         index_timeout: float = 300.0,
     ) -> None:
-        self.embedder: Embedder = embedder if embedder is not None else default_embedder()
-        self.settings = IndexSettings(
-            name=index,
-            prefix=(index if prefix is None else prefix.removesuffix(":")),
-            dims=self.embedder.dims,
+        super().__init__(
+            index=index,
+            prefix=prefix,
             distance=distance,
             algorithm=algorithm,
+            embedder=embedder,
+            metadata_fields=metadata_fields,
+            ef_runtime=ef_runtime,
+            overwrite=overwrite,
+            index_timeout=index_timeout,
         )
-        self.overwrite = overwrite
-        self.index_timeout = index_timeout
         self._url = url
         self._client: redis.Redis = redis.Redis.from_url(url, protocol=3, decode_responses=True)
-        self._index = SearchIndex(build_schema(self.settings), redis_client=self._client)
-        self._ready = False
         self._server: EmbeddedServer | None = None
 
     @classmethod
@@ -195,95 +131,98 @@ class DocumentStore:
         store._server = server
         return store
 
+    # -- running flows -----------------------------------------------------------
+
+    def _run(self, flow: Flow[T]) -> T:
+        result: Any = None
+        while True:
+            try:
+                effect = flow.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            result = self._perform(effect)
+
+    def _perform(self, effect: Any) -> Any:
+        if isinstance(effect, Commands):
+            return self._send(effect)
+        if isinstance(effect, Embed):
+            return (effect.embedder or self.embedder).embed_many(list(effect.texts))
+        if isinstance(effect, Sleep):
+            time.sleep(effect.seconds)
+            return None
+        if isinstance(effect, CreateIndex):
+            index = SearchIndex(build_schema(effect.settings), redis_client=self._client)
+            with redis_errors(f"creating index {effect.settings.name!r}"):
+                index.create(overwrite=effect.overwrite, drop=False)
+            return None
+        if isinstance(effect, ScanDelete):
+            return self._scan_delete(effect.pattern, effect.keep)
+        raise TypeError(f"unknown effect {effect!r}")
+
+    def _send(self, effect: Commands) -> list[Any]:
+        commands = effect.commands
+        with redis_errors(effect.action):
+            if len(commands) == 1 and not effect.transaction:
+                try:
+                    return [execute(self._client, *commands[0])]
+                except redis.exceptions.ResponseError as exc:
+                    if effect.allow_errors:
+                        return [exc]
+                    raise
+            pipe = self._client.pipeline(transaction=effect.transaction)
+            for command in commands:
+                execute(pipe, *command)
+            return pipe.execute(raise_on_error=not effect.allow_errors)
+
+    def _scan_delete(self, pattern: str, keep: frozenset[str]) -> int:
+        # SCAN, never KEYS; the pattern is always under our own "<prefix>:".
+        deleted = 0
+        batch: list[str] = []
+        with redis_errors("deleting documents"):
+            for key in self._client.scan_iter(match=pattern, count=SCAN_BATCH):
+                if key in keep:
+                    continue
+                batch.append(key)
+                if len(batch) >= SCAN_BATCH:
+                    deleted += self._client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                deleted += self._client.unlink(*batch)
+        return deleted
+
     # -- lifecycle -------------------------------------------------------------
 
     def create(self, *, overwrite: bool | None = None) -> None:
         """Create the index if it does not exist; check it if it does.
 
-        Idempotent: calling it again with the same settings does nothing.
+        Idempotent: calling it again with the same settings does nothing. It
+        waits for an index still indexing existing documents.
 
         Args:
             overwrite: Overrides the constructor's ``overwrite`` for this call.
 
         Raises:
             SchemaMismatchError: The index exists with another schema (dims,
-                metric, algorithm, fields or prefix) and ``overwrite`` is off.
+                metric, algorithm, fields, prefix or embedder) and
+                ``overwrite`` is off.
+            IndexNotReadyError: Still indexing after ``index_timeout``.
             StoreError: Redis failed (``MissingModuleError`` without the
                 search module, ``StoreConnectionError`` when unreachable).
         """
-        overwrite = self.overwrite if overwrite is None else overwrite
-        name = self.settings.name
-        with redis_errors(f"creating index {name!r}"):
-            try:
-                info = _command(self._client, "FT.INFO", name)
-            except redis.exceptions.ResponseError as exc:
-                if not _is_missing_index(exc):
-                    raise
-                info = None
-            if info is None:
-                self._index.create(overwrite=False)
-            else:
-                differences = schema_differences(
-                    expected_shape(self.settings), existing_shape(info)
-                )
-                if differences and not overwrite:
-                    raise SchemaMismatchError(name, differences)
-                if differences:
-                    self._index.create(overwrite=True, drop=False)
-            # A new index over existing keys (or one rebuilt after a restart)
-            # fills in the background; until it is done searches would return
-            # partial results as if they were complete.
-            self._wait_until_indexed()
-        self._ready = True
-
-    def _wait_until_indexed(self) -> None:
-        deadline = time.monotonic() + self.index_timeout
-        while True:
-            info = _command(self._client, "FT.INFO", self.settings.name)
-            if indexing_complete(info):
-                return
-            if time.monotonic() > deadline:
-                raise IndexNotReadyError(
-                    f"index {self.settings.name!r} is still indexing existing documents after "
-                    f"{self.index_timeout:g} s ({indexing_progress(info):.0%} done)"
-                )
-            time.sleep(0.05)
-
-    def _ensure_index(self) -> None:
-        if not self._ready:
-            self.create()
+        self._run(self._create_flow(overwrite))
 
     def drop(self, *, delete_documents: bool) -> None:
         """Drop the index.
 
         Args:
             delete_documents: Required, so deleting data is always explicit.
-                ``True`` also deletes every key under the store's prefix.
+                ``True`` also deletes every key under the store's prefix (and
+                nothing else).
 
         Raises:
             StoreError: Redis failed.
         """
-        with redis_errors(f"dropping index {self.settings.name!r}"):
-            try:
-                _command(self._client, "FT.DROPINDEX", self.settings.name)
-            except redis.exceptions.ResponseError as exc:
-                if not _is_missing_index(exc):
-                    raise
-            if delete_documents:
-                self._delete_prefix()
-        self._ready = False
-
-    def _delete_prefix(self) -> None:
-        # SCAN, never KEYS; only keys under our own "<prefix>:".
-        pattern = self.settings.key_prefix + "*"
-        batch: list[str] = []
-        for key in self._client.scan_iter(match=pattern, count=SCAN_BATCH):
-            batch.append(key)
-            if len(batch) >= SCAN_BATCH:
-                self._client.unlink(*batch)
-                batch.clear()
-        if batch:
-            self._client.unlink(*batch)
+        self._run(self._drop_flow(delete_documents=delete_documents))
 
     def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
@@ -306,8 +245,9 @@ class DocumentStore:
     def __repr__(self) -> str:
         s = self.settings
         return (
-            f"DocumentStore({redact_url(self._url)!r}, index={s.name!r}, prefix={s.prefix!r}, "
-            f"distance={s.distance!r}, algorithm={s.algorithm!r}, dims={s.dims})"
+            f"{type(self).__name__}({redact_url(self._url)!r}, index={s.name!r}, "
+            f"prefix={s.prefix!r}, distance={s.distance!r}, algorithm={s.algorithm!r}, "
+            f"dims={s.dims})"
         )
 
     @property
@@ -315,13 +255,13 @@ class DocumentStore:
         """The server's URL with any password masked."""
         return redact_url(self._url)
 
-    # -- writes ----------------------------------------------------------------
+    # -- writes ------------------------------------------------------------------
 
     def add(self, documents: Iterable[Document] | Document) -> list[str]:
         """Add or replace documents (an upsert by id).
 
         Every document is validated first; if one is invalid nothing is
-        written. Documents without an embedding are embedded in batches.
+        written. Documents without an embedding are embedded in one batch.
         Writes go in MULTI/EXEC transactions of up to 500 documents.
 
         Args:
@@ -335,69 +275,107 @@ class DocumentStore:
             ValidationError: An invalid document; nothing was written.
             StoreError: Redis failed.
         """
-        if isinstance(documents, Document):
-            documents = [documents]
-        records = prepare_documents(
-            documents, dims=self.settings.dims, distance=self.settings.distance
+        return self._run(self._load_flow(documents, skip_unchanged=False)).ids
+
+    def load(
+        self, documents: Iterable[Document] | Document, *, skip_unchanged: bool = True
+    ) -> LoadReport:
+        """Like :meth:`add`, but skip documents already stored unchanged.
+
+        A document whose id is stored with the same content, genres and
+        metadata is neither embedded nor written again, so re-running an
+        interrupted or repeated ingest costs one read per document.
+
+        Args:
+            documents: The documents (or one document).
+            skip_unchanged: Compare with what is stored first (one round trip).
+
+        Returns:
+            A :class:`LoadReport`: every id, those written, those unchanged.
+
+        Raises:
+            ValidationError: An invalid document; nothing was written.
+            StoreError: Redis failed.
+        """
+        return self._run(self._load_flow(documents, skip_unchanged=skip_unchanged))
+
+    def update(
+        self,
+        doc_id: str,
+        *,
+        content: str | None = None,
+        genre: str | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Document:
+        """Change a stored document; only new content is embedded again.
+
+        Args:
+            doc_id: The document's id (it stays the same, even when the content
+                changes).
+            content: New text; the document is re-embedded.
+            genre: New genre(s), replacing the old ones.
+            metadata: New metadata, replacing the old.
+
+        Returns:
+            The document as now stored.
+
+        Raises:
+            DocumentNotFoundError: No document has that id.
+            ValidationError: Invalid new values, or nothing to change.
+            StoreError: Redis failed.
+        """
+        return self._run(
+            self._update_flow(doc_id, content=content, genre=genre, metadata=metadata)
         )
-        if not records:
-            return []
-        vectors = self._embeddings_for(records)
-        self._ensure_index()
-        with redis_errors("writing documents"):
-            for start in range(0, len(records), WRITE_BATCH):
-                pipe = self._client.pipeline(transaction=True)
-                for record, vector in zip(
-                    records[start : start + WRITE_BATCH],
-                    vectors[start : start + WRITE_BATCH],
-                    strict=True,
-                ):
-                    _command(
-                        pipe, "JSON.SET", self.settings.key(record.id), "$", record.to_json(vector)
-                    )
-                pipe.execute()
-        return [record.id for record in records]
 
-    def _embeddings_for(self, records: Sequence[Record]) -> list[list[float]]:
-        missing = [r.content for r in records if r.embedding is None]
-        computed = iter(self._embed_checked(missing))
-        return [r.embedding if r.embedding is not None else next(computed) for r in records]
-
-    def _embed_checked(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vectors = self.embedder.embed_many(texts)
-        if len(vectors) != len(texts):
-            raise InvalidEmbeddingError(
-                f"the embedder returned {len(vectors)} vectors for {len(texts)} texts"
-            )
-        return [
-            validate_vector(v, dims=self.settings.dims, distance=self.settings.distance)
-            for v in vectors
-        ]
-
-    def delete(self, ids: Iterable[str] | str) -> int:
-        """Delete documents by id.
+    def delete(
+        self, ids: Iterable[str] | str | None = None, *, where: Filter | None = None
+    ) -> int:
+        """Delete documents by id, or every document matching a filter.
 
         Args:
             ids: The ids (or one id).
+            where: A filter instead of ids, e.g. ``Tag("genre") == "pets"``.
 
         Returns:
             How many documents existed and were deleted.
 
         Raises:
-            InvalidDocumentError: An invalid id; nothing was deleted.
+            ValidationError: Both or neither of ``ids`` and ``where``, an
+                invalid id or filter; nothing was deleted.
             StoreError: Redis failed.
         """
-        if isinstance(ids, str):
-            ids = [ids]
-        keys = [self.settings.key(_validate_id(i)) for i in ids]
-        if not keys:
-            return 0
-        with redis_errors("deleting documents"):
-            return int(self._client.unlink(*keys))
+        if (ids is None) == (where is None):
+            raise ValidationError("delete() takes ids or where=, not both or neither")
+        if where is not None:
+            return self._run(self._delete_where_flow(where))
+        assert ids is not None
+        return self._run(self._delete_ids_flow(ids))
 
-    # -- reads -----------------------------------------------------------------
+    def reembed(self, embedder: Embedder, *, batch_size: int = 256) -> int:
+        """Move the store to another embedding model without a half-built index.
+
+        Builds a new index and key generation beside the old one, embeds every
+        document with ``embedder`` into it, then switches the store's index
+        name (an alias from then on) to it in one transaction, and deletes the
+        old generation. Searches keep using the old index until the switch.
+        Other processes must reopen their stores with the new embedder;
+        documents they write to the old generation during the copy are lost.
+
+        Args:
+            embedder: The new model (its ``dims`` may differ).
+            batch_size: Documents embedded and written per round.
+
+        Returns:
+            How many documents were copied.
+
+        Raises:
+            ValidationError: An invalid embedder or batch size.
+            StoreError: Redis failed (the old index is still in use).
+        """
+        return self._run(self._reembed_flow(embedder, batch_size=batch_size))
+
+    # -- reads -------------------------------------------------------------------
 
     def get(self, doc_id: str) -> Document | None:
         """Fetch one document by id.
@@ -412,67 +390,258 @@ class DocumentStore:
             InvalidDocumentError: An invalid id.
             StoreError: Redis failed.
         """
-        key = self.settings.key(_validate_id(doc_id))
-        with redis_errors(f"reading document {doc_id!r}"):
-            raw = _command(self._client, "JSON.GET", key)
-        return None if raw is None else parse_document(doc_id, raw)
+        return self._run(self._get_flow(doc_id))
 
-    def count(self, genre: str | Sequence[str] | None = None) -> int:
-        """Count the documents, or those having any of the given genres.
+    def count(
+        self,
+        genre: str | Sequence[str] | None = None,
+        *,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+    ) -> int:
+        """Count the documents matching the filters (all of them by default).
 
         Args:
-            genre: One genre or a list; ``None`` counts all documents.
+            genre: Any of these genres.
+            genres_all: Every one of these genres.
+            exclude_genres: None of these genres.
+            where: A filter over declared metadata fields (and genre, content).
 
         Returns:
             The number of indexed documents that match.
 
         Raises:
             InvalidGenreError: An empty or invalid genre filter.
+            InvalidFilterError: An invalid ``where``.
             StoreError: Redis failed.
         """
-        query = build_count_query(genre)
-        self._ensure_index()
-        with redis_errors("counting documents"):
-            reply = self._client.ft(self.settings.name).search(query, query_params=query.params)
-        return total_results(reply)
+        expression = self._filter_expression(
+            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        )
+        return self._run(self._count_flow(expression))
+
+    def genres(
+        self,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+    ) -> dict[str, int]:
+        """Count documents per genre (facets), optionally under filters.
+
+        A document with several genres counts once for each.
+
+        Args:
+            genre: Any of these genres.
+            genres_all: Every one of these genres.
+            exclude_genres: None of these genres.
+            where: A filter over declared fields.
+
+        Returns:
+            ``{genre: count}``, most frequent first (then by name); genres
+            with no matching document are left out.
+
+        Raises:
+            ValidationError: An invalid filter.
+            StoreError: Redis failed.
+        """
+        expression = self._filter_expression(
+            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        )
+        return self._run(self._genres_flow(expression))
+
+    def list_documents(
+        self,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[Document]:
+        """One page of the documents matching the filters, ordered by id.
+
+        Args:
+            genre: Any of these genres.
+            genres_all: Every one of these genres.
+            exclude_genres: None of these genres.
+            where: A filter over declared fields.
+            offset: How many to skip.
+            limit: The page size.
+
+        Returns:
+            The documents, with embeddings and metadata.
+
+        Raises:
+            ValidationError: An invalid filter, offset or limit.
+            StoreError: Redis failed.
+        """
+        expression = self._filter_expression(
+            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        )
+        return self._run(self._list_flow(expression, offset=offset, limit=limit))
+
+    def iter_documents(
+        self,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        batch_size: int = 500,
+    ) -> Iterator[Document]:
+        """Every document matching the filters, ordered by id, read in batches.
+
+        Reads through the index with a cursor (no SCAN), so memory stays at
+        one batch.
+
+        Args:
+            genre: Any of these genres.
+            genres_all: Every one of these genres.
+            exclude_genres: None of these genres.
+            where: A filter over declared fields.
+            batch_size: Documents per round trip.
+
+        Returns:
+            An iterator of documents.
+
+        Raises:
+            ValidationError: An invalid filter (raised at once, not on iteration).
+            StoreError: Redis failed.
+        """
+        expression = self._filter_expression(
+            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        )
+
+        def pages() -> Iterator[Document]:
+            cursor: int | None = None
+            while cursor != 0:
+                docs, cursor = self._run(
+                    self._cursor_flow(expression, batch_size=batch_size, cursor=cursor)
+                )
+                yield from docs
+
+        return pages()
 
     def search(
         self,
         query: str | Sequence[float],
         *,
         k: int = 10,
+        offset: int = 0,
         genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        max_distance: float | None = None,
+        text: str | None = None,
+        text_mode: TextMode = "boost",
+        alpha: float = 0.7,
+        mmr_lambda: float | None = None,
+        fetch_k: int | None = None,
+        ef_runtime: int | None = None,
     ) -> list[Hit]:
-        """Find the ``k`` documents nearest in meaning to ``query``.
+        """Find the documents nearest in meaning to ``query``.
 
         Args:
             query: A text (embedded with the store's embedder) or a vector.
-            k: The number of hits at most.
-            genre: Only documents with this genre; a list means any of them.
+            k: How many hits at most (the page size).
+            offset: Skip this many of the nearest (paging).
+            genre: Only documents with any of these genres (a string or a list).
                 An empty list is an error, never "all genres".
+            genres_all: Only documents with every one of these genres.
+            exclude_genres: No documents with any of these genres.
+            where: A filter over declared metadata fields (``Tag``, ``Num``,
+                ``Text`` combined with ``&``, ``|``, ``~``).
+            max_distance: Only hits within this distance (a range query; in
+                the index's metric, squared for L2).
+            text: Words that boost (``text_mode="boost"``) or are required in
+                (``"require"``) the content: a hybrid full-text + vector search
+                ranked by ``alpha * vector similarity + (1 - alpha) * text
+                score``, given in ``Hit.score``.
+            text_mode: ``"boost"`` or ``"require"``.
+            alpha: The weight of vector similarity in a hybrid search.
+            mmr_lambda: Re-rank ``fetch_k`` candidates by maximal marginal
+                relevance for diverse results: 1 is pure relevance, 0 pure
+                diversity.
+            fetch_k: Candidates re-ranked by MMR (default ``max(4 * k, 20)``) or
+                scored by a hybrid search (default ``max(4 * k, 40)``): the
+                words of ``text`` can only lift documents from among the
+                ``fetch_k`` nearest.
+            ef_runtime: HNSW search breadth for this query.
 
         Returns:
-            Hits ordered by ascending distance.
+            Hits ordered by ascending distance (by descending score for a
+            hybrid search, by MMR selection for MMR). When HNSW returns fewer
+            than ``k`` hits for a filter that more documents match, the query
+            is re-run as an exact search, so a short list is complete.
 
         Raises:
-            InvalidQueryError: ``k <= 0`` or empty query text.
-            InvalidGenreError: An empty or invalid genre filter.
+            InvalidQueryError: Bad ``k``, ``offset``, empty text, or options
+                that cannot be combined (``max_distance``, ``text`` and
+                ``mmr_lambda`` are exclusive).
+            InvalidGenreError / InvalidFilterError: An invalid filter.
             InvalidEmbeddingError: A query vector of the wrong length or with
                 non-finite values.
             StoreError: Redis failed.
         """
-        validate_k(k)
-        optional_genre_filter(genre)  # fail on a bad filter before any model work
-        vector = self._query_vector(query)
-        built = build_vector_query(vector, k=k, genre=genre)
-        self._ensure_index()
-        with redis_errors("searching"):
-            reply = self._client.ft(self.settings.name).search(built, query_params=built.params)
-        return parse_search_reply(reply, key_prefix=self.settings.key_prefix)
+        spec = self._search_spec(
+            k=k, offset=offset, genre=genre, genres_all=genres_all,
+            exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
+            text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
+            ef_runtime=ef_runtime,
+        )  # fmt: skip
+        return self._run(self._search_flow([query], spec))[0]
 
-    def _query_vector(self, query: str | Sequence[float]) -> list[float]:
-        if isinstance(query, str):
-            if not query.strip():
-                raise InvalidQueryError("the query text is empty")
-            return self._embed_checked([query])[0]
-        return validate_vector(query, dims=self.settings.dims, distance=self.settings.distance)
+    def search_many(
+        self,
+        queries: Sequence[str | Sequence[float]],
+        *,
+        k: int = 10,
+        offset: int = 0,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        max_distance: float | None = None,
+        text: str | None = None,
+        text_mode: TextMode = "boost",
+        alpha: float = 0.7,
+        mmr_lambda: float | None = None,
+        fetch_k: int | None = None,
+        ef_runtime: int | None = None,
+    ) -> list[list[Hit]]:
+        """Run :meth:`search` for many queries: one model batch, one round trip.
+
+        Args:
+            queries: Texts and/or vectors.
+            k, offset, genre, genres_all, exclude_genres, where, max_distance,
+            text, text_mode, alpha, mmr_lambda, fetch_k, ef_runtime: As for
+                :meth:`search`, applied to every query.
+
+        Returns:
+            One list of hits per query, in order.
+
+        Raises:
+            As :meth:`search`.
+        """
+        spec = self._search_spec(
+            k=k, offset=offset, genre=genre, genres_all=genres_all,
+            exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
+            text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
+            ef_runtime=ef_runtime,
+        )  # fmt: skip
+        if isinstance(queries, str):
+            queries = [queries]
+        return self._run(self._search_flow(list(queries), spec)) if queries else []
+
+    def info(self) -> dict[str, Any]:
+        """The index's schema, document count, memory, embedder and indexing failures.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        return self._run(self._info_flow())

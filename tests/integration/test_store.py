@@ -41,7 +41,9 @@ class TinyEmbedder:
 
 
 def keys_under(client: redis.Redis, prefix: str) -> list[str]:
-    return sorted(k.decode() for k in client.scan_iter(match=f"{prefix}:*", count=1000))
+    """Document keys under a prefix (the store's one meta hash left out)."""
+    keys = (k.decode() for k in client.scan_iter(match=f"{prefix}:*", count=1000))
+    return sorted(k for k in keys if k != f"{prefix}::meta")
 
 
 @pytest.fixture
@@ -114,6 +116,13 @@ def test_stored_as_one_json_object(
     tiny_store.add([Document(content="abc", genre=["x", "y"], id="one", metadata={"k": 1})])
     assert keys_under(redis_client, store_names.prefix) == [f"{store_names.prefix}:one"]
     assert redis_client.type(f"{store_names.prefix}:one") == b"ReJSON-RL"
+    # Beside the documents: one hash recording the index's embedder.
+    assert redis_client.hgetall(f"{store_names.prefix}::meta") == {
+        b"embedder": b"TinyEmbedder",
+        b"dims": b"4",
+        b"prefix": store_names.prefix.encode(),
+        b"generation": b"1",
+    }
     assert redis_client.json().get(f"{store_names.prefix}:one") == {
         "content": "abc",
         "genre": ["x", "y"],

@@ -3,47 +3,84 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from redis_docstore.documents import Hit
-from redis_docstore.errors import InvalidGenreError, InvalidQueryError
-from redis_docstore.query import build_count_query, build_vector_query, parse_search_reply
+from redis_docstore.documents import Document, Hit
+from redis_docstore.errors import InvalidQueryError
+from redis_docstore.query import (
+    aggregate_keys,
+    aggregate_keys_command,
+    count_command,
+    knn_command,
+    parse_documents,
+    parse_search_reply,
+    range_command,
+    render_command,
+    similarity,
+    total_results,
+    validate_k,
+    validate_offset,
+)
 
 
-def test_vector_query_without_filter() -> None:
-    query = build_vector_query([0.5, 1.0], k=3)
-    assert query.query_string() == "*=>[KNN 3 @embedding $vector AS vector_distance]"
-    args = query.get_args()
-    assert args[args.index("RETURN") + 1 : args.index("RETURN") + 5] == [
-        3 + 1,
-        "$.content",
-        "$.genre",
-        "$.metadata",
-    ]
-    assert np.frombuffer(query.params["vector"], dtype=np.float32).tolist() == [0.5, 1.0]
+def test_knn_command_without_filter() -> None:
+    cmd = knn_command("idx", [0.5, 1.0], k=3)
+    assert cmd[:3] == ("FT.SEARCH", "idx", "*=>[KNN 3 @embedding $vector AS vector_distance]")
+    args = list(cmd)
+    ret = args.index("RETURN")
+    assert args[ret : ret + 5] == ["RETURN", 4, "$.content", "$.genre", "$.metadata"]
+    assert args[args.index("LIMIT") : args.index("LIMIT") + 3] == ["LIMIT", 0, 3]
+    assert args[-4:-2] == ["PARAMS", 2]
+    assert np.frombuffer(args[-1], dtype=np.float32).tolist() == [0.5, 1.0]
 
 
-def test_vector_query_with_escaped_genres() -> None:
-    query = build_vector_query([0.0], k=2, genre=["sci-fi", "a b"])
-    assert query.query_string() == (
-        "(@genre:{sci\\-fi|a\\ b})=>[KNN 2 @embedding $vector AS vector_distance]"
+def test_knn_command_paging_filter_ef_and_exact() -> None:
+    cmd = knn_command(
+        "idx",
+        [0.0],
+        k=10,
+        offset=20,
+        filter_expression="@genre:{sci\\-fi}",
+        ef_runtime=150,
+        hybrid_policy="ADHOC_BF",
+        with_embeddings=True,
     )
+    query = cmd[2]
+    assert query.startswith("(@genre:{sci\\-fi})=>[KNN 30 @embedding $vector")
+    assert "HYBRID_POLICY ADHOC_BF" in query
+    assert "EF_RUNTIME $EF" in query
+    args = list(cmd)
+    assert args[args.index("LIMIT") : args.index("LIMIT") + 3] == ["LIMIT", 20, 10]
+    assert "$.embedding" in args
+    params = args[args.index("PARAMS") :]
+    assert "EF" in params and 150 in params
 
 
-@pytest.mark.parametrize("k", [0, -1, 1.5, True, "3"])
+def test_range_command() -> None:
+    cmd = range_command("idx", [1.0, 0.0], max_distance=0.25, k=5, offset=5)
+    assert "VECTOR_RANGE $distance_threshold $vector" in cmd[2]
+    args = list(cmd)
+    assert args[args.index("LIMIT") : args.index("LIMIT") + 3] == ["LIMIT", 5, 5]
+    assert 0.25 in args
+
+
+def test_count_and_aggregate_commands() -> None:
+    assert count_command("idx") == ("FT.SEARCH", "idx", "*", "LIMIT", 0, 0, "DIALECT", 2)
+    cmd = aggregate_keys_command("idx", "@genre:{a}", cursor_count=50, max_results=1234)
+    assert cmd == (
+        "FT.AGGREGATE", "idx", "@genre:{a}", "LOAD", 1, "@__key", "SORTBY", 2, "@__key",
+        "ASC", "MAX", 1234, "WITHCURSOR", "COUNT", 50, "DIALECT", 2,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("k", [0, -1, 1.5, True, "3", None])
 def test_bad_k(k: object) -> None:
     with pytest.raises(InvalidQueryError, match="k must be a positive integer"):
-        build_vector_query([0.0], k=k)  # type: ignore[arg-type]
+        validate_k(k)
 
 
-def test_empty_genre_list_never_matches_all() -> None:
-    with pytest.raises(InvalidGenreError):
-        build_vector_query([0.0], k=1, genre=[])
-    with pytest.raises(InvalidGenreError):
-        build_count_query([])
-
-
-def test_count_query() -> None:
-    assert build_count_query().query_string() == "*"
-    assert build_count_query("pets").query_string() == "@genre:{pets}"
+@pytest.mark.parametrize("offset", [-1, 0.5, True, "1"])
+def test_bad_offset(offset: object) -> None:
+    with pytest.raises(InvalidQueryError, match="offset"):
+        validate_offset(offset)
 
 
 REPLY = {
@@ -76,6 +113,14 @@ REPLY = {
 }
 
 
+def encode(value: object) -> object:
+    if isinstance(value, dict):
+        return {encode(k): encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    return value.encode() if isinstance(value, str) else value
+
+
 def test_parse_search_reply() -> None:
     hits = parse_search_reply(REPLY, key_prefix="doc:")
     assert hits == [
@@ -89,20 +134,44 @@ def test_parse_search_reply() -> None:
         Hit(id="def", content="Today", genres=("weather",), distance=1.5, metadata={}),
     ]
     assert isinstance(hits[0].distance, float)
+    assert total_results(REPLY) == 2
 
 
-def test_parse_search_reply_with_bytes() -> None:
-    def encode(value: object) -> object:
-        if isinstance(value, dict):
-            return {encode(k): encode(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [encode(v) for v in value]
-        return value.encode() if isinstance(value, str) else value
-
-    hits = parse_search_reply(encode(REPLY), key_prefix="doc:")  # type: ignore[arg-type]
+def test_parse_search_reply_with_bytes_and_cosine() -> None:
+    hits = parse_search_reply(encode(REPLY), key_prefix="doc:", distance="cosine")  # type: ignore[arg-type]
     assert [h.id for h in hits] == ["abc", "def"]
     assert hits[0].genres == ("persons", "x, y")
+    assert hits[0].similarity == pytest.approx(1 - 0.114169925451 / 2)
+    assert hits[1].similarity == pytest.approx(0.25)
+
+
+def test_similarity_only_for_cosine() -> None:
+    assert similarity(0.0, "cosine") == 1.0
+    assert similarity(2.0, "cosine") == 0.0
+    assert similarity(2.0000001, "cosine") == 0.0
+    assert similarity(0.5, "l2") is None
+    assert similarity(0.5, "ip") is None
 
 
 def test_parse_empty_reply() -> None:
     assert parse_search_reply({"total_results": 0, "results": []}, key_prefix="doc:") == []
+
+
+def test_aggregate_keys_and_documents() -> None:
+    reply = {
+        "results": [
+            {"extra_attributes": {"__key": "doc:a"}},
+            {"extra_attributes": {"__key": "doc:b"}},
+        ]
+    }
+    keys = aggregate_keys(reply)
+    assert keys == ["doc:a", "doc:b"]
+    raws = ['{"content":"x","genre":["g"],"embedding":[1.0],"metadata":{}}', None]
+    assert parse_documents(keys, raws, key_prefix="doc:") == [
+        Document(content="x", genre="g", id="a", embedding=[1.0], metadata={})
+    ]
+
+
+def test_render_command_quotes_and_abbreviates() -> None:
+    line = render_command(("FT.SEARCH", "idx", "@genre:{a\\ b}", "PARAMS", 2, "v", b"\x00" * 8))
+    assert line == 'FT.SEARCH idx "@genre:{a\\\\ b}" PARAMS 2 v <8 bytes>'

@@ -1,0 +1,913 @@
+"""What the sync and the async store share: every operation, written once.
+
+Each operation is a *flow*: a generator that validates its input, then yields
+*effects* — :class:`Commands` to send in one round trip, :class:`Embed` to run
+the model, :class:`Sleep`, :class:`CreateIndex` — receives their results, and
+finally returns the operation's result. The flows do no I/O themselves::
+
+    def _count_flow(self, ...):
+        (reply,) = yield Commands([count_command(...)])
+        return total_results(reply)
+
+:class:`~redis_docstore.store.DocumentStore` runs flows with blocking calls,
+:class:`~redis_docstore.async_store.AsyncDocumentStore` with awaits; that is all
+either adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+from redis_docstore.connection import is_missing_index, translate
+from redis_docstore.documents import (
+    Document,
+    Hit,
+    Record,
+    parse_document,
+    prepare_documents,
+    validate_id,
+)
+from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
+from redis_docstore.errors import (
+    DocumentNotFoundError,
+    IndexNotReadyError,
+    InvalidEmbeddingError,
+    InvalidFilterError,
+    InvalidQueryError,
+    SchemaMismatchError,
+    ValidationError,
+)
+from redis_docstore.filters import (
+    GENRE_FIELD,
+    FieldKind,
+    Filter,
+    check_fields,
+    combine,
+    genre_filters,
+    render,
+)
+from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply
+from redis_docstore.query import (
+    aggregate_keys,
+    aggregate_keys_command,
+    count_command,
+    knn_command,
+    parse_documents,
+    parse_search_reply,
+    range_command,
+    render_command,
+    result_keys,
+    returned_embeddings,
+    search_ids_command,
+    total_results,
+    validate_k,
+    validate_offset,
+)
+from redis_docstore.rerank import mmr
+from redis_docstore.schema import (
+    Algorithm,
+    Distance,
+    IndexSettings,
+    existing_shape,
+    expected_shape,
+    indexing_complete,
+    indexing_progress,
+    schema_differences,
+)
+
+__all__ = ["Commands", "CreateIndex", "Embed", "LoadReport", "Sleep", "StoreBase"]
+
+T = TypeVar("T")
+WRITE_BATCH = 500  # documents per MULTI/EXEC transaction
+SCAN_BATCH = 1000  # keys per SCAN / UNLINK
+DELETE_BATCH = 1000  # keys per delete-by-filter round
+TextMode = Literal["boost", "require"]
+
+
+# -- effects -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Commands:
+    """Send these commands in one round trip; the result is the list of replies.
+
+    Attributes:
+        commands: Argument tuples, e.g. ``("JSON.GET", key)``.
+        action: What they do, for error messages.
+        transaction: Wrap them in MULTI/EXEC (all or nothing).
+        allow_errors: Return error replies as exception objects instead of
+            raising (the flow inspects them); connection errors still raise.
+    """
+
+    commands: Sequence[tuple[Any, ...]]
+    action: str
+    transaction: bool = False
+    allow_errors: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """Embed these texts; the result is the vectors.
+
+    Attributes:
+        texts: The texts.
+        embedder: The model to use; ``None`` for the store's own.
+    """
+
+    texts: Sequence[str]
+    embedder: Embedder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait (the async store awaits); the result is ``None``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIndex:
+    """Create the index with redisvl (``SearchIndex`` / ``AsyncSearchIndex``)."""
+
+    settings: IndexSettings
+    overwrite: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDelete:
+    """Delete every key matching ``pattern`` (SCAN + UNLINK); the result is the count.
+
+    Attributes:
+        pattern: A SCAN pattern, always under the store's own prefix.
+        keep: Keys to leave alone even though they match.
+    """
+
+    pattern: str
+    keep: frozenset[str] = frozenset()
+
+
+Effect = Commands | Embed | Sleep | CreateIndex | ScanDelete
+Flow = Generator[Effect, Any, T]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What :meth:`load` did.
+
+    Attributes:
+        ids: Every document's id, in input order.
+        written: Ids written (new or changed), in input order.
+        unchanged: Ids already stored with the same content, genres and
+            metadata: neither embedded nor written again.
+    """
+
+    ids: list[str]
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def _meta_key(prefix: str) -> str:
+    # Ids cannot contain ":", so "<prefix>::meta" is never a document's key;
+    # it is a hash, which a JSON index ignores.
+    return f"{prefix}::meta"
+
+
+def _embedder_name(embedder: Embedder) -> str:
+    name = getattr(embedder, "name", None)
+    return name if isinstance(name, str) and name else type(embedder).__qualname__
+
+
+def _decode(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class StoreBase:
+    """Settings, validation and every operation's flow; no I/O.
+
+    See :class:`~redis_docstore.store.DocumentStore` for the arguments.
+    """
+
+    def __init__(
+        self,
+        *,
+        index: str = "docstore",
+        prefix: str | None = None,
+        distance: Distance = "l2",
+        algorithm: Algorithm = "hnsw",
+        embedder: Embedder | None = None,
+        metadata_fields: Mapping[str, FieldKind] | None = None,
+        ef_runtime: int | None = None,
+        overwrite: bool = False,
+        index_timeout: float = 300.0,
+    ) -> None:
+        self.embedder: Embedder = embedder if embedder is not None else default_embedder()
+        self.settings = IndexSettings(
+            name=index,
+            prefix=(index if prefix is None else prefix.removesuffix(":")),
+            dims=self.embedder.dims,
+            distance=distance,
+            algorithm=algorithm,
+            metadata_fields=tuple((metadata_fields or {}).items()),
+        )
+        if ef_runtime is not None:
+            validate_k(ef_runtime, "ef_runtime")
+        self.ef_runtime = ef_runtime
+        self.overwrite = overwrite
+        self.index_timeout = index_timeout
+        # The prefix the user gave; documents of a re-embedded generation live
+        # under "<base>.v<n>:" (see reembed), recorded in the meta hash.
+        self._base_prefix = self.settings.prefix
+        self._ready = False
+
+    # -- index lifecycle ---------------------------------------------------------
+
+    def _create_flow(self, overwrite: bool | None = None) -> Flow[None]:
+        overwrite = self.overwrite if overwrite is None else overwrite
+        s = self.settings
+        meta_reply, info = yield Commands(
+            [("HGETALL", _meta_key(self._base_prefix)), ("FT.INFO", s.name)],
+            f"opening index {s.name!r}",
+            allow_errors=True,
+        )
+        if isinstance(meta_reply, Exception):
+            raise translate(meta_reply, f"reading the meta data of {s.name!r}")
+        meta = {_decode(k): _decode(v) for k, v in (meta_reply or {}).items()}
+        if meta.get("prefix") and meta["prefix"] != s.prefix:
+            self.settings = s = replace(s, prefix=meta["prefix"])
+        if isinstance(info, Exception):
+            if not is_missing_index(info):
+                raise translate(info, f"reading index {s.name!r}")
+            info = None
+        differences = []
+        if meta.get("embedder") and meta["embedder"] != _embedder_name(self.embedder):
+            differences.append(
+                f"embedder: expected {_embedder_name(self.embedder)!r}, "
+                f"found {meta['embedder']!r} (use reembed() to change models)"
+            )
+        if info is not None:
+            differences += schema_differences(expected_shape(s), existing_shape(info))
+        if differences and not overwrite:
+            raise SchemaMismatchError(s.name, differences)
+        if info is None or differences:
+            yield CreateIndex(s, overwrite=info is not None)
+        if not meta or differences:
+            yield Commands(
+                [("HSET", _meta_key(self._base_prefix), *self._meta_fields(s, generation=1))],
+                "recording the index's embedder",
+            )
+        yield from self._wait_indexed_flow(s.name)
+        self._ready = True
+
+    def _meta_fields(self, settings: IndexSettings, *, generation: int) -> list[Any]:
+        return [
+            "embedder", _embedder_name(self.embedder), "dims", settings.dims,
+            "prefix", settings.prefix, "generation", generation,
+        ]  # fmt: skip
+
+    def _wait_indexed_flow(self, index: str) -> Flow[None]:
+        # A new index over existing keys (or one rebuilt after a restart)
+        # fills in the background; until it is done, searches would return
+        # partial results as if they were complete.
+        waited = 0.0
+        while True:
+            (info,) = yield Commands([("FT.INFO", index)], f"reading index {index!r}")
+            if indexing_complete(info):
+                return
+            if waited > self.index_timeout:
+                raise IndexNotReadyError(
+                    f"index {index!r} is still indexing existing documents after "
+                    f"{self.index_timeout:g} s ({indexing_progress(info):.0%} done)"
+                )
+            yield Sleep(0.05)
+            waited += 0.05
+
+    def _ensure_flow(self) -> Flow[None]:
+        if not self._ready:
+            yield from self._create_flow()
+
+    def _drop_flow(self, *, delete_documents: bool) -> Flow[None]:
+        if not isinstance(delete_documents, bool):
+            raise ValidationError("drop() needs delete_documents=True or False, explicitly")
+        s = self.settings
+        (info,) = yield Commands([("FT.INFO", s.name)], "dropping the index", allow_errors=True)
+        if isinstance(info, Exception):
+            if not is_missing_index(info):
+                raise translate(info, f"dropping index {s.name!r}")
+        else:
+            physical = _decode(info.get("index_name", s.name))
+            commands: list[tuple[Any, ...]] = [("FT.DROPINDEX", physical)]
+            if physical != s.name:
+                commands.insert(0, ("FT.ALIASDEL", s.name))
+            yield Commands(commands, f"dropping index {s.name!r}", transaction=True)
+        if delete_documents:
+            yield ScanDelete(s.key_prefix + "*")
+            yield Commands([("UNLINK", _meta_key(self._base_prefix))], "deleting meta data")
+            self.settings = replace(s, prefix=self._base_prefix)
+        self._ready = False
+
+    # -- writes ------------------------------------------------------------------
+
+    def _records(self, documents: Iterable[Document] | Document) -> list[Record]:
+        if isinstance(documents, Document):
+            documents = [documents]
+        return prepare_documents(
+            documents, dims=self.settings.dims, distance=self.settings.distance
+        )
+
+    def _embed_flow(self, texts: Sequence[str]) -> Flow[list[list[float]]]:
+        if not texts:
+            return []
+        vectors = yield Embed(texts)
+        if len(vectors) != len(texts):
+            raise InvalidEmbeddingError(
+                f"the embedder returned {len(vectors)} vectors for {len(texts)} texts"
+            )
+        s = self.settings
+        return [validate_vector(v, dims=s.dims, distance=s.distance) for v in vectors]
+
+    def _load_flow(
+        self, documents: Iterable[Document] | Document, *, skip_unchanged: bool
+    ) -> Flow[LoadReport]:
+        records = self._records(documents)
+        if not records:
+            return LoadReport(ids=[])
+        yield from self._ensure_flow()
+        s = self.settings
+        todo = records
+        unchanged: set[str] = set()
+        if skip_unchanged:
+            stored = yield Commands(
+                [("JSON.GET", s.key(r.id), "$.content", "$.genre", "$.metadata") for r in records],
+                "reading stored documents",
+            )
+            unchanged = {r.id for r, raw in zip(records, stored, strict=True) if _same(r, raw)}
+            todo = [r for r in records if r.id not in unchanged]
+        # The last of several documents with one id wins, as in a dict.
+        last = {r.id: r for r in todo}
+        todo = list(last.values())
+        computed = iter(
+            (yield from self._embed_flow([r.content for r in todo if r.embedding is None]))
+        )
+        vectors = [r.embedding if r.embedding is not None else next(computed) for r in todo]
+        for start in range(0, len(todo), WRITE_BATCH):
+            yield Commands(
+                [
+                    ("JSON.SET", s.key(r.id), "$", r.to_json(v))
+                    for r, v in zip(
+                        todo[start : start + WRITE_BATCH],
+                        vectors[start : start + WRITE_BATCH],
+                        strict=True,
+                    )
+                ],
+                "writing documents",
+                transaction=True,
+            )
+        ids = [r.id for r in records]
+        return LoadReport(
+            ids=ids,
+            written=[i for i in dict.fromkeys(ids) if i in last],
+            unchanged=[i for i in dict.fromkeys(ids) if i in unchanged],
+        )
+
+    def _update_flow(
+        self,
+        doc_id: str,
+        *,
+        content: str | None,
+        genre: str | Sequence[str] | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> Flow[Document]:
+        key = self.settings.key(validate_id(doc_id))
+        if content is None and genre is None and metadata is None:
+            raise ValidationError("update() needs content, genre or metadata")
+        yield from self._ensure_flow()
+        (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
+        if raw is None:
+            raise DocumentNotFoundError(doc_id)
+        old = parse_document(doc_id, raw)
+        new = Document(
+            content=old.content if content is None else content,
+            genre=old.genre if genre is None else genre,
+            id=doc_id,
+            # Same content keeps its embedding: no model work for genre or
+            # metadata changes.
+            embedding=old.embedding if content is None or content == old.content else None,
+            metadata=old.metadata if metadata is None else metadata,
+        )
+        (record,) = self._records([new])
+        vector = record.embedding
+        if vector is None:
+            (vector,) = yield from self._embed_flow([record.content])
+        # XX: only if it still exists; a concurrent delete wins over the update.
+        (ok,) = yield Commands(
+            [("JSON.SET", key, "$", record.to_json(vector), "XX")], f"updating {doc_id!r}"
+        )
+        if ok is None:
+            raise DocumentNotFoundError(doc_id)
+        return replace(new, genre=list(record.genres), embedding=vector, metadata=record.metadata)
+
+    def _delete_ids_flow(self, ids: Iterable[str] | str) -> Flow[int]:
+        if isinstance(ids, str):
+            ids = [ids]
+        keys = [self.settings.key(validate_id(i)) for i in ids]
+        if not keys:
+            return 0
+        (deleted,) = yield Commands([("UNLINK", *keys)], "deleting documents")
+        return int(deleted)
+
+    def _delete_where_flow(self, where: Filter) -> Flow[int]:
+        expression = self._filter_expression(where=where)
+        yield from self._ensure_flow()
+        total = 0
+        while True:
+            (reply,) = yield Commands(
+                [search_ids_command(self.settings.name, expression, limit=DELETE_BATCH)],
+                "finding documents to delete",
+            )
+            keys = result_keys(reply)
+            if not keys:
+                return total
+            (deleted,) = yield Commands([("UNLINK", *keys)], "deleting documents")
+            total += int(deleted)
+
+    # -- filters -----------------------------------------------------------------
+
+    def _filter_expression(
+        self,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+    ) -> str:
+        if where is not None:
+            if not isinstance(where, Filter):
+                raise InvalidFilterError(
+                    f"where must be a Filter (from Tag, Num or Text), not {type(where).__name__}"
+                )
+            check_fields(where, self.settings.fields)
+        return render(
+            combine(
+                genre_filters(genre=genre, genres_all=genres_all, exclude_genres=exclude_genres),
+                where,
+            )
+        )
+
+    # -- reads -------------------------------------------------------------------
+
+    def _get_flow(self, doc_id: str) -> Flow[Document | None]:
+        key = self.settings.key(validate_id(doc_id))
+        yield from self._ensure_flow()
+        (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
+        return None if raw is None else parse_document(doc_id, raw)
+
+    def _count_flow(self, expression: str) -> Flow[int]:
+        yield from self._ensure_flow()
+        (reply,) = yield Commands(
+            [count_command(self.settings.name, expression)], "counting documents"
+        )
+        return total_results(reply)
+
+    def _genres_flow(self, expression: str) -> Flow[dict[str, int]]:
+        yield from self._ensure_flow()
+        name = self.settings.name
+        (values,) = yield Commands([("FT.TAGVALS", name, GENRE_FIELD)], "listing genres")
+        genres = sorted(_decode(v) for v in values)
+        if not genres:
+            return {}
+        # GROUPBY on a multi-value TAG groups each document under its first
+        # value only, so each genre is counted by its own (pipelined) query.
+        replies = yield Commands(
+            [
+                count_command(name, render(combine(genre_filters(genre=g), _raw(expression))))
+                for g in genres
+            ],
+            "counting genres",
+        )
+        counts = {g: total_results(r) for g, r in zip(genres, replies, strict=True)}
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return {g: n for g, n in ranked if n > 0}
+
+    def _list_flow(self, expression: str, *, offset: int, limit: int) -> Flow[list[Document]]:
+        validate_offset(offset)
+        validate_k(limit, "limit")
+        yield from self._ensure_flow()
+        (reply,) = yield Commands(
+            [aggregate_keys_command(self.settings.name, expression, offset=offset, limit=limit)],
+            "listing documents",
+        )
+        return (yield from self._read_documents_flow(aggregate_keys(reply)))
+
+    def _read_documents_flow(self, keys: Sequence[str]) -> Flow[list[Document]]:
+        if not keys:
+            return []
+        (raws,) = yield Commands([("JSON.MGET", *keys, ".")], "reading documents")
+        return parse_documents(keys, raws, key_prefix=self.settings.key_prefix)
+
+    def _cursor_flow(
+        self, expression: str, *, batch_size: int, cursor: int | None
+    ) -> Flow[tuple[list[Document], int]]:
+        """One page of a whole-index read: (documents, next cursor or 0)."""
+        validate_k(batch_size, "batch_size")
+        yield from self._ensure_flow()
+        name = self.settings.name
+        if cursor is None:
+            (counted,) = yield Commands([count_command(name, expression)], "counting documents")
+            total = total_results(counted)
+            if not total:
+                return [], 0
+            command = aggregate_keys_command(
+                name, expression, cursor_count=batch_size, max_results=total
+            )
+        else:
+            command = ("FT.CURSOR", "READ", name, cursor, "COUNT", batch_size)
+        ((reply, next_cursor),) = yield Commands([command], "reading documents")
+        docs = yield from self._read_documents_flow(aggregate_keys(reply))
+        return docs, int(next_cursor)
+
+    # -- search ------------------------------------------------------------------
+
+    def _search_spec(
+        self,
+        *,
+        k: int,
+        offset: int,
+        genre: str | Sequence[str] | None,
+        genres_all: Sequence[str] | None,
+        exclude_genres: Sequence[str] | None,
+        where: Filter | None,
+        max_distance: float | None,
+        text: str | None,
+        text_mode: TextMode,
+        alpha: float,
+        mmr_lambda: float | None,
+        fetch_k: int | None,
+        ef_runtime: int | None,
+    ) -> SearchSpec:
+        validate_k(k)
+        validate_offset(offset)
+        if ef_runtime is not None:
+            validate_k(ef_runtime, "ef_runtime")
+        if max_distance is not None and (
+            isinstance(max_distance, bool)
+            or not isinstance(max_distance, int | float)
+            or not max_distance >= 0
+        ):
+            raise InvalidQueryError(f"max_distance must be a number >= 0, not {max_distance!r}")
+        if text_mode not in ("boost", "require"):
+            raise InvalidQueryError(f"text_mode must be 'boost' or 'require', not {text_mode!r}")
+        modes = [
+            name
+            for name, used in (
+                ("max_distance", max_distance is not None),
+                ("text", text is not None),
+                ("mmr_lambda", mmr_lambda is not None),
+            )
+            if used
+        ]
+        if len(modes) > 1:
+            raise InvalidQueryError(f"{' and '.join(modes)} cannot be combined in one search")
+        if text is not None and offset:
+            raise InvalidQueryError("offset is not supported with a text (hybrid) search")
+        if alpha is not None and not (
+            isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 <= alpha <= 1
+        ):
+            raise InvalidQueryError(f"alpha must be a number in [0, 1], not {alpha!r}")
+        if text is not None:
+            fetch_k = max(4 * k, 40) if fetch_k is None else validate_k(fetch_k, "fetch_k")
+        if mmr_lambda is not None:
+            if isinstance(mmr_lambda, bool) or not (
+                isinstance(mmr_lambda, int | float) and 0 <= mmr_lambda <= 1
+            ):
+                raise InvalidQueryError(f"mmr_lambda must be in [0, 1], not {mmr_lambda!r}")
+            if offset:
+                raise InvalidQueryError("offset is not supported with MMR re-ranking")
+            fetch_k = max(4 * k, 20) if fetch_k is None else validate_k(fetch_k, "fetch_k")
+            if fetch_k < k:
+                raise InvalidQueryError(f"fetch_k ({fetch_k}) must be >= k ({k})")
+        expression = self._filter_expression(
+            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        )
+        spec = SearchSpec(
+            settings=self.settings,
+            expression=expression,
+            k=k,
+            offset=offset,
+            max_distance=None if max_distance is None else float(max_distance),
+            text=text,
+            require_text=text_mode == "require",
+            alpha=alpha,
+            mmr_lambda=mmr_lambda,
+            fetch_k=fetch_k,
+            ef_runtime=self.ef_runtime if ef_runtime is None else ef_runtime,
+        )
+        if text is not None:
+            spec.command([1.0] * self.settings.dims)  # rejects stopword-only text now
+        return spec
+
+    def _query_vectors_flow(
+        self, queries: Sequence[str | Sequence[float]]
+    ) -> Flow[list[list[float]]]:
+        s = self.settings
+        texts = []
+        for query in queries:
+            if isinstance(query, str):
+                if not query.strip():
+                    raise InvalidQueryError("the query text is empty")
+                texts.append(query)
+        computed = iter((yield from self._embed_flow(texts)))
+        return [
+            next(computed)
+            if isinstance(q, str)
+            else validate_vector(q, dims=s.dims, distance=s.distance)
+            for q in queries
+        ]
+
+    def _search_flow(
+        self, queries: Sequence[str | Sequence[float]], spec: SearchSpec
+    ) -> Flow[list[list[Hit]]]:
+        vectors = yield from self._query_vectors_flow(queries)
+        yield from self._ensure_flow()
+        spec = replace(spec, settings=self.settings)
+        replies = yield Commands([spec.command(v) for v in vectors], "searching")
+        results = [spec.parse(reply, v) for reply, v in zip(replies, vectors, strict=True)]
+        short = [i for i, hits in enumerate(results) if spec.may_be_incomplete(hits)]
+        if short:
+            # HNSW with a selective filter can return fewer than k hits while
+            # more documents match; never return that as complete: count the
+            # matches and redo those queries as exact searches if needed.
+            (reply,) = yield Commands(
+                [count_command(self.settings.name, spec.expression)], "checking completeness"
+            )
+            expected = min(spec.k, max(total_results(reply) - spec.offset, 0))
+            redo = [i for i in short if len(results[i]) < expected]
+            if redo:
+                exact = replace(spec, exact=True)
+                replies = yield Commands(
+                    [exact.command(vectors[i]) for i in redo], "searching exactly"
+                )
+                for i, reply in zip(redo, replies, strict=True):
+                    results[i] = exact.parse(reply, vectors[i])
+        return results
+
+    def explain(
+        self,
+        query: str | Sequence[float],
+        *,
+        k: int = 10,
+        offset: int = 0,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        max_distance: float | None = None,
+        text: str | None = None,
+        text_mode: TextMode = "boost",
+        alpha: float = 0.7,
+        mmr_lambda: float | None = None,
+        fetch_k: int | None = None,
+        ef_runtime: int | None = None,
+    ) -> str:
+        """The exact command :meth:`search` sends, with its escaping, as one line.
+
+        Nothing is sent and no model runs; the query vector shows as
+        ``<n bytes>``.
+
+        Returns:
+            E.g. ``FT.SEARCH docstore "(@genre:{sci\\-fi})=>[KNN 10 ...]" ...``.
+        """
+        spec = self._search_spec(
+            k=k, offset=offset, genre=genre, genres_all=genres_all,
+            exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
+            text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
+            ef_runtime=ef_runtime,
+        )  # fmt: skip
+        if isinstance(query, str):
+            if not query.strip():
+                raise InvalidQueryError("the query text is empty")
+            vector = [1.0] * self.settings.dims  # shown as <n bytes>; no model work
+        else:
+            vector = validate_vector(
+                query, dims=self.settings.dims, distance=self.settings.distance
+            )
+        return render_command(spec.command(vector))
+
+    def _info_flow(self) -> Flow[dict[str, Any]]:
+        yield from self._ensure_flow()
+        s = self.settings
+        info, meta_reply, sample = yield Commands(
+            [
+                ("FT.INFO", s.name),
+                ("HGETALL", _meta_key(self._base_prefix)),
+                search_ids_command(s.name, "*", limit=20),
+            ],
+            f"reading index {s.name!r}",
+        )
+        keys = result_keys(sample)
+        sizes = (
+            (yield Commands([("MEMORY", "USAGE", key) for key in keys], "sizing documents"))
+            if keys
+            else []
+        )
+        meta = {_decode(k): _decode(v) for k, v in (meta_reply or {}).items()}
+        errors = info.get("Index Errors", {})
+        return {
+            "index": s.name,
+            "physical_index": _decode(info.get("index_name", s.name)),
+            "prefix": s.key_prefix,
+            "documents": int(info.get("num_docs", 0)),
+            "indexing_failures": int(info.get("hash_indexing_failures", 0)),
+            "last_indexing_error": errors.get("last indexing error"),
+            "last_indexing_error_key": errors.get("last indexing error key"),
+            "indexing_complete": indexing_complete(info),
+            "index_memory_mb": float(info.get("total_index_memory_sz_mb", 0.0)),
+            "vector_index_memory_mb": float(info.get("vector_index_sz_mb", 0.0)),
+            "bytes_per_document_sample": (
+                round(sum(int(n or 0) for n in sizes) / len(sizes)) if sizes else None
+            ),
+            "embedder": meta.get("embedder"),
+            "generation": int(meta.get("generation", 1)),
+            "settings": {
+                "dims": s.dims,
+                "distance": s.distance,
+                "algorithm": s.algorithm,
+                "metadata_fields": dict(s.metadata_fields),
+                "ef_runtime": self.ef_runtime,
+            },
+            "schema": existing_shape(info),
+        }
+
+    # -- re-embedding --------------------------------------------------------------
+
+    def _reembed_flow(self, embedder: Embedder, *, batch_size: int) -> Flow[int]:
+        validate_k(batch_size, "batch_size")
+        if not isinstance(embedder, Embedder):
+            raise ValidationError("embedder must have dims and embed_many()")
+        yield from self._ensure_flow()
+        old = self.settings
+        (meta_reply,) = yield Commands(
+            [("HGETALL", _meta_key(self._base_prefix))], "reading meta data"
+        )
+        meta = {_decode(k): _decode(v) for k, v in (meta_reply or {}).items()}
+        (info,) = yield Commands([("FT.INFO", old.name)], f"reading index {old.name!r}")
+        old_physical = _decode(info.get("index_name", old.name))
+        generation = int(meta.get("generation", 1)) + 1
+        new = replace(
+            old,
+            prefix=f"{self._base_prefix}.v{generation}",
+            dims=embedder.dims,
+        )
+        new_physical = f"{old.name}.v{generation}"
+        # A run interrupted before its switch left a half-built generation.
+        (leftover,) = yield Commands(
+            [("FT.DROPINDEX", new_physical, "DD")], "clearing a leftover", allow_errors=True
+        )
+        if isinstance(leftover, Exception) and not is_missing_index(leftover):
+            raise translate(leftover, "clearing a leftover re-embedding")
+        yield ScanDelete(new.key_prefix + "*")
+        yield CreateIndex(replace(new, name=new_physical), overwrite=False)
+
+        copied = 0
+        cursor: int | None = None
+        while cursor != 0:
+            docs, cursor = yield from self._cursor_flow("*", batch_size=batch_size, cursor=cursor)
+            if not docs:
+                continue
+            vectors = yield Embed([d.content for d in docs], embedder)
+            if len(vectors) != len(docs):
+                raise InvalidEmbeddingError(
+                    "the new embedder returned the wrong number of vectors"
+                )
+            records = prepare_documents(
+                [replace(d, embedding=v) for d, v in zip(docs, vectors, strict=True)],
+                dims=new.dims,
+                distance=new.distance,
+            )
+            yield Commands(
+                [("JSON.SET", new.key(r.id), "$", r.to_json(r.embedding or [])) for r in records],
+                "writing re-embedded documents",
+                transaction=True,
+            )
+            copied += len(records)
+        yield from self._wait_indexed_flow(new_physical)
+
+        # The switch: one transaction, so a search sees the old index or the
+        # complete new one, never a half-built index.
+        self.embedder = embedder
+        switch: list[tuple[Any, ...]] = (
+            [("FT.DROPINDEX", old.name), ("FT.ALIASADD", old.name, new_physical)]
+            if old_physical == old.name
+            else [("FT.ALIASUPDATE", old.name, new_physical), ("FT.DROPINDEX", old_physical)]
+        )
+        switch.append(
+            ("HSET", _meta_key(self._base_prefix), *self._meta_fields(new, generation=generation))
+        )
+        yield Commands(switch, "switching to the re-embedded index", transaction=True)
+        self.settings = new
+        yield ScanDelete(old.key_prefix + "*", keep=frozenset({_meta_key(self._base_prefix)}))
+        return copied
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSpec:
+    """A validated search: builds its command for a vector and parses the reply."""
+
+    settings: IndexSettings
+    expression: str
+    k: int
+    offset: int = 0
+    max_distance: float | None = None
+    text: str | None = None
+    require_text: bool = False
+    alpha: float = 0.7
+    mmr_lambda: float | None = None
+    fetch_k: int | None = None
+    ef_runtime: int | None = None
+    exact: bool = False
+
+    def command(self, vector: Sequence[float]) -> tuple[Any, ...]:
+        s = self.settings
+        if self.text is not None:
+            return tuple(
+                build_hybrid_command(
+                    s.name,
+                    vector,
+                    self.text,
+                    k=self.k,
+                    filter_expression=self.expression,
+                    distance=s.distance,
+                    alpha=self.alpha,
+                    require_text=self.require_text,
+                    candidates=self.fetch_k,
+                )
+            )
+        if self.max_distance is not None:
+            return range_command(
+                s.name,
+                vector,
+                max_distance=self.max_distance,
+                k=self.k,
+                offset=self.offset,
+                filter_expression=self.expression,
+            )
+        return knn_command(
+            s.name,
+            vector,
+            k=self.k if self.fetch_k is None else self.fetch_k,
+            offset=self.offset,
+            filter_expression=self.expression,
+            ef_runtime=None if self.exact else self.ef_runtime,
+            hybrid_policy="ADHOC_BF" if self.exact else None,
+            with_embeddings=self.mmr_lambda is not None,
+        )
+
+    def parse(self, reply: Mapping[Any, Any], vector: Sequence[float]) -> list[Hit]:
+        s = self.settings
+        if self.text is not None:
+            return parse_hybrid_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
+        hits = parse_search_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
+        if self.mmr_lambda is None:
+            return hits
+        order = mmr(vector, returned_embeddings(reply), k=self.k, lambda_mult=self.mmr_lambda)
+        return [hits[i] for i in order]
+
+    def may_be_incomplete(self, hits: Sequence[Hit]) -> bool:
+        """Short of k hits where HNSW may have missed matching documents."""
+        wanted = self.k if self.fetch_k is None else self.fetch_k
+        return (
+            not self.exact
+            and self.settings.algorithm == "hnsw"
+            and self.max_distance is None
+            and self.text is None
+            and len(hits) < wanted
+        )
+
+
+def _raw(expression: str) -> Filter | None:
+    return None if expression == "*" else Filter(expression, {})
+
+
+def _same(record: Record, raw: Any) -> bool:
+    """Whether a stored document (multi-path JSON.GET reply) equals ``record``."""
+    if raw is None:
+        return False
+    stored = orjson.loads(raw)
+    try:
+        (content,) = stored["$.content"]
+        (genres,) = stored["$.genre"]
+        (metadata,) = stored["$.metadata"]
+    except (KeyError, ValueError):
+        return False
+    same = content == record.content and tuple(genres) == record.genres
+    return same and metadata == record.metadata
+
+
+@functools.cache
+def default_embedder() -> DefaultEmbedder:
+    """The process-wide default embedder, so the model loads once per process."""
+    return DefaultEmbedder()
