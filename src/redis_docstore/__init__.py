@@ -8,6 +8,7 @@
 
 from redis_docstore.async_store import AsyncDocumentStore
 from redis_docstore.base import LoadReport
+from redis_docstore.conditions import Num, Tag, Text
 from redis_docstore.documents import Document, Hit
 from redis_docstore.embeddings import DefaultEmbedder, Embedder
 from redis_docstore.errors import (
@@ -28,7 +29,7 @@ from redis_docstore.errors import (
     StoreError,
     ValidationError,
 )
-from redis_docstore.filters import Filter, Num, Tag, Text
+from redis_docstore.filters import Filter
 from redis_docstore.server import EmbeddedServer
 from redis_docstore.store import DocumentStore
 

@@ -1,28 +1,21 @@
 """What the sync and the async store share: every operation, written once.
 
-Each operation is a *flow*: a generator that validates its input, then yields
-*effects* — :class:`Commands` to send in one round trip, :class:`Embed` to run
-the model, :class:`Sleep`, :class:`CreateIndex` — receives their results, and
-finally returns the operation's result. The flows do no I/O themselves::
-
-    def _count_flow(self, ...):
-        (reply,) = yield Commands([count_command(...)])
-        return total_results(reply)
-
-:class:`~redis_docstore.store.DocumentStore` runs flows with blocking calls,
-:class:`~redis_docstore.async_store.AsyncDocumentStore` with awaits; that is all
-either adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split).
+Each operation is a flow (see :mod:`redis_docstore.effects`): it validates, yields
+effects, and returns the result; the stores only perform the effects. Search
+options are checked in :mod:`redis_docstore.search`, model migration lives in
+:mod:`redis_docstore.migration`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 import orjson
 
+from redis_docstore.conditions import genre_filters
 from redis_docstore.connection import is_missing_index, translate
 from redis_docstore.documents import (
     Document,
@@ -32,6 +25,7 @@ from redis_docstore.documents import (
     prepare_documents,
     validate_id,
 )
+from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
 from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
 from redis_docstore.errors import (
     DocumentNotFoundError,
@@ -42,33 +36,21 @@ from redis_docstore.errors import (
     SchemaMismatchError,
     ValidationError,
 )
-from redis_docstore.filters import (
-    GENRE_FIELD,
-    FieldKind,
-    Filter,
-    check_fields,
-    combine,
-    genre_filters,
-    render,
-)
-from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply
+from redis_docstore.filters import FieldKind, Filter, check_fields, combine, render
+from redis_docstore.genres import GENRE_FIELD
+from redis_docstore.migration import decode, embedder_name, meta_fields, meta_key, reembed_flow
 from redis_docstore.query import (
     aggregate_keys,
     aggregate_keys_command,
     count_command,
-    knn_command,
     parse_documents,
-    parse_search_reply,
-    range_command,
     render_command,
     result_keys,
-    returned_embeddings,
     search_ids_command,
     total_results,
     validate_k,
     validate_offset,
 )
-from redis_docstore.rerank import mmr
 from redis_docstore.schema import (
     Algorithm,
     Distance,
@@ -79,80 +61,12 @@ from redis_docstore.schema import (
     indexing_progress,
     schema_differences,
 )
+from redis_docstore.search import SearchSpec, TextMode, make_search_spec
 
-__all__ = ["Commands", "CreateIndex", "Embed", "LoadReport", "Sleep", "StoreBase"]
+__all__ = ["LoadReport", "StoreBase", "default_embedder"]
 
-T = TypeVar("T")
 WRITE_BATCH = 500  # documents per MULTI/EXEC transaction
-SCAN_BATCH = 1000  # keys per SCAN / UNLINK
 DELETE_BATCH = 1000  # keys per delete-by-filter round
-TextMode = Literal["boost", "require"]
-
-
-# -- effects -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Commands:
-    """Send these commands in one round trip; the result is the list of replies.
-
-    Attributes:
-        commands: Argument tuples, e.g. ``("JSON.GET", key)``.
-        action: What they do, for error messages.
-        transaction: Wrap them in MULTI/EXEC (all or nothing).
-        allow_errors: Return error replies as exception objects instead of
-            raising (the flow inspects them); connection errors still raise.
-    """
-
-    commands: Sequence[tuple[Any, ...]]
-    action: str
-    transaction: bool = False
-    allow_errors: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Embed:
-    """Embed these texts; the result is the vectors.
-
-    Attributes:
-        texts: The texts.
-        embedder: The model to use; ``None`` for the store's own.
-    """
-
-    texts: Sequence[str]
-    embedder: Embedder | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Sleep:
-    """Wait (the async store awaits); the result is ``None``."""
-
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class CreateIndex:
-    """Create the index with redisvl (``SearchIndex`` / ``AsyncSearchIndex``)."""
-
-    settings: IndexSettings
-    overwrite: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ScanDelete:
-    """Delete every key matching ``pattern`` (SCAN + UNLINK); the result is the count.
-
-    Attributes:
-        pattern: A SCAN pattern, always under the store's own prefix.
-        keep: Keys to leave alone even though they match.
-    """
-
-    pattern: str
-    keep: frozenset[str] = frozenset()
-
-
-Effect = Commands | Embed | Sleep | CreateIndex | ScanDelete
-Flow = Generator[Effect, Any, T]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,21 +83,6 @@ class LoadReport:
     ids: list[str]
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-
-
-def _meta_key(prefix: str) -> str:
-    # Ids cannot contain ":", so "<prefix>::meta" is never a document's key;
-    # it is a hash, which a JSON index ignores.
-    return f"{prefix}::meta"
-
-
-def _embedder_name(embedder: Embedder) -> str:
-    name = getattr(embedder, "name", None)
-    return name if isinstance(name, str) and name else type(embedder).__qualname__
-
-
-def _decode(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class StoreBase:
@@ -230,13 +129,13 @@ class StoreBase:
         overwrite = self.overwrite if overwrite is None else overwrite
         s = self.settings
         meta_reply, info = yield Commands(
-            [("HGETALL", _meta_key(self._base_prefix)), ("FT.INFO", s.name)],
+            [("HGETALL", meta_key(self._base_prefix)), ("FT.INFO", s.name)],
             f"opening index {s.name!r}",
             allow_errors=True,
         )
         if isinstance(meta_reply, Exception):
             raise translate(meta_reply, f"reading the meta data of {s.name!r}")
-        meta = {_decode(k): _decode(v) for k, v in (meta_reply or {}).items()}
+        meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
         if meta.get("prefix") and meta["prefix"] != s.prefix:
             self.settings = s = replace(s, prefix=meta["prefix"])
         if isinstance(info, Exception):
@@ -244,9 +143,9 @@ class StoreBase:
                 raise translate(info, f"reading index {s.name!r}")
             info = None
         differences = []
-        if meta.get("embedder") and meta["embedder"] != _embedder_name(self.embedder):
+        if meta.get("embedder") and meta["embedder"] != embedder_name(self.embedder):
             differences.append(
-                f"embedder: expected {_embedder_name(self.embedder)!r}, "
+                f"embedder: expected {embedder_name(self.embedder)!r}, "
                 f"found {meta['embedder']!r} (use reembed() to change models)"
             )
         if info is not None:
@@ -257,17 +156,17 @@ class StoreBase:
             yield CreateIndex(s, overwrite=info is not None)
         if not meta or differences:
             yield Commands(
-                [("HSET", _meta_key(self._base_prefix), *self._meta_fields(s, generation=1))],
+                [
+                    (
+                        "HSET",
+                        meta_key(self._base_prefix),
+                        *meta_fields(self.embedder, s, generation=1),
+                    )
+                ],
                 "recording the index's embedder",
             )
         yield from self._wait_indexed_flow(s.name)
         self._ready = True
-
-    def _meta_fields(self, settings: IndexSettings, *, generation: int) -> list[Any]:
-        return [
-            "embedder", _embedder_name(self.embedder), "dims", settings.dims,
-            "prefix", settings.prefix, "generation", generation,
-        ]  # fmt: skip
 
     def _wait_indexed_flow(self, index: str) -> Flow[None]:
         # A new index over existing keys (or one rebuilt after a restart)
@@ -299,14 +198,14 @@ class StoreBase:
             if not is_missing_index(info):
                 raise translate(info, f"dropping index {s.name!r}")
         else:
-            physical = _decode(info.get("index_name", s.name))
+            physical = decode(info.get("index_name", s.name))
             commands: list[tuple[Any, ...]] = [("FT.DROPINDEX", physical)]
             if physical != s.name:
                 commands.insert(0, ("FT.ALIASDEL", s.name))
             yield Commands(commands, f"dropping index {s.name!r}", transaction=True)
         if delete_documents:
             yield ScanDelete(s.key_prefix + "*")
-            yield Commands([("UNLINK", _meta_key(self._base_prefix))], "deleting meta data")
+            yield Commands([("UNLINK", meta_key(self._base_prefix))], "deleting meta data")
             self.settings = replace(s, prefix=self._base_prefix)
         self._ready = False
 
@@ -477,7 +376,7 @@ class StoreBase:
         yield from self._ensure_flow()
         name = self.settings.name
         (values,) = yield Commands([("FT.TAGVALS", name, GENRE_FIELD)], "listing genres")
-        genres = sorted(_decode(v) for v in values)
+        genres = sorted(decode(v) for v in values)
         if not genres:
             return {}
         # GROUPBY on a multi-value TAG groups each document under its first
@@ -535,80 +434,18 @@ class StoreBase:
     def _search_spec(
         self,
         *,
-        k: int,
-        offset: int,
         genre: str | Sequence[str] | None,
         genres_all: Sequence[str] | None,
         exclude_genres: Sequence[str] | None,
         where: Filter | None,
-        max_distance: float | None,
-        text: str | None,
-        text_mode: TextMode,
-        alpha: float,
-        mmr_lambda: float | None,
-        fetch_k: int | None,
-        ef_runtime: int | None,
+        **options: Any,
     ) -> SearchSpec:
-        validate_k(k)
-        validate_offset(offset)
-        if ef_runtime is not None:
-            validate_k(ef_runtime, "ef_runtime")
-        if max_distance is not None and (
-            isinstance(max_distance, bool)
-            or not isinstance(max_distance, int | float)
-            or not max_distance >= 0
-        ):
-            raise InvalidQueryError(f"max_distance must be a number >= 0, not {max_distance!r}")
-        if text_mode not in ("boost", "require"):
-            raise InvalidQueryError(f"text_mode must be 'boost' or 'require', not {text_mode!r}")
-        modes = [
-            name
-            for name, used in (
-                ("max_distance", max_distance is not None),
-                ("text", text is not None),
-                ("mmr_lambda", mmr_lambda is not None),
-            )
-            if used
-        ]
-        if len(modes) > 1:
-            raise InvalidQueryError(f"{' and '.join(modes)} cannot be combined in one search")
-        if text is not None and offset:
-            raise InvalidQueryError("offset is not supported with a text (hybrid) search")
-        if alpha is not None and not (
-            isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 <= alpha <= 1
-        ):
-            raise InvalidQueryError(f"alpha must be a number in [0, 1], not {alpha!r}")
-        if text is not None:
-            fetch_k = max(4 * k, 40) if fetch_k is None else validate_k(fetch_k, "fetch_k")
-        if mmr_lambda is not None:
-            if isinstance(mmr_lambda, bool) or not (
-                isinstance(mmr_lambda, int | float) and 0 <= mmr_lambda <= 1
-            ):
-                raise InvalidQueryError(f"mmr_lambda must be in [0, 1], not {mmr_lambda!r}")
-            if offset:
-                raise InvalidQueryError("offset is not supported with MMR re-ranking")
-            fetch_k = max(4 * k, 20) if fetch_k is None else validate_k(fetch_k, "fetch_k")
-            if fetch_k < k:
-                raise InvalidQueryError(f"fetch_k ({fetch_k}) must be >= k ({k})")
         expression = self._filter_expression(
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
         )
-        spec = SearchSpec(
-            settings=self.settings,
-            expression=expression,
-            k=k,
-            offset=offset,
-            max_distance=None if max_distance is None else float(max_distance),
-            text=text,
-            require_text=text_mode == "require",
-            alpha=alpha,
-            mmr_lambda=mmr_lambda,
-            fetch_k=fetch_k,
-            ef_runtime=self.ef_runtime if ef_runtime is None else ef_runtime,
+        return make_search_spec(
+            self.settings, expression=expression, default_ef_runtime=self.ef_runtime, **options
         )
-        if text is not None:
-            spec.command([1.0] * self.settings.dims)  # rejects stopword-only text now
-        return spec
 
     def _query_vectors_flow(
         self, queries: Sequence[str | Sequence[float]]
@@ -703,7 +540,7 @@ class StoreBase:
         info, meta_reply, sample = yield Commands(
             [
                 ("FT.INFO", s.name),
-                ("HGETALL", _meta_key(self._base_prefix)),
+                ("HGETALL", meta_key(self._base_prefix)),
                 search_ids_command(s.name, "*", limit=20),
             ],
             f"reading index {s.name!r}",
@@ -714,11 +551,11 @@ class StoreBase:
             if keys
             else []
         )
-        meta = {_decode(k): _decode(v) for k, v in (meta_reply or {}).items()}
+        meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
         errors = info.get("Index Errors", {})
         return {
             "index": s.name,
-            "physical_index": _decode(info.get("index_name", s.name)),
+            "physical_index": decode(info.get("index_name", s.name)),
             "prefix": s.key_prefix,
             "documents": int(info.get("num_docs", 0)),
             "indexing_failures": int(info.get("hash_indexing_failures", 0)),
@@ -742,150 +579,8 @@ class StoreBase:
             "schema": existing_shape(info),
         }
 
-    # -- re-embedding --------------------------------------------------------------
-
     def _reembed_flow(self, embedder: Embedder, *, batch_size: int) -> Flow[int]:
-        validate_k(batch_size, "batch_size")
-        if not isinstance(embedder, Embedder):
-            raise ValidationError("embedder must have dims and embed_many()")
-        yield from self._ensure_flow()
-        old = self.settings
-        (meta_reply,) = yield Commands(
-            [("HGETALL", _meta_key(self._base_prefix))], "reading meta data"
-        )
-        meta = {_decode(k): _decode(v) for k, v in (meta_reply or {}).items()}
-        (info,) = yield Commands([("FT.INFO", old.name)], f"reading index {old.name!r}")
-        old_physical = _decode(info.get("index_name", old.name))
-        generation = int(meta.get("generation", 1)) + 1
-        new = replace(
-            old,
-            prefix=f"{self._base_prefix}.v{generation}",
-            dims=embedder.dims,
-        )
-        new_physical = f"{old.name}.v{generation}"
-        # A run interrupted before its switch left a half-built generation.
-        (leftover,) = yield Commands(
-            [("FT.DROPINDEX", new_physical, "DD")], "clearing a leftover", allow_errors=True
-        )
-        if isinstance(leftover, Exception) and not is_missing_index(leftover):
-            raise translate(leftover, "clearing a leftover re-embedding")
-        yield ScanDelete(new.key_prefix + "*")
-        yield CreateIndex(replace(new, name=new_physical), overwrite=False)
-
-        copied = 0
-        cursor: int | None = None
-        while cursor != 0:
-            docs, cursor = yield from self._cursor_flow("*", batch_size=batch_size, cursor=cursor)
-            if not docs:
-                continue
-            vectors = yield Embed([d.content for d in docs], embedder)
-            if len(vectors) != len(docs):
-                raise InvalidEmbeddingError(
-                    "the new embedder returned the wrong number of vectors"
-                )
-            records = prepare_documents(
-                [replace(d, embedding=v) for d, v in zip(docs, vectors, strict=True)],
-                dims=new.dims,
-                distance=new.distance,
-            )
-            yield Commands(
-                [("JSON.SET", new.key(r.id), "$", r.to_json(r.embedding or [])) for r in records],
-                "writing re-embedded documents",
-                transaction=True,
-            )
-            copied += len(records)
-        yield from self._wait_indexed_flow(new_physical)
-
-        # The switch: one transaction, so a search sees the old index or the
-        # complete new one, never a half-built index.
-        self.embedder = embedder
-        switch: list[tuple[Any, ...]] = (
-            [("FT.DROPINDEX", old.name), ("FT.ALIASADD", old.name, new_physical)]
-            if old_physical == old.name
-            else [("FT.ALIASUPDATE", old.name, new_physical), ("FT.DROPINDEX", old_physical)]
-        )
-        switch.append(
-            ("HSET", _meta_key(self._base_prefix), *self._meta_fields(new, generation=generation))
-        )
-        yield Commands(switch, "switching to the re-embedded index", transaction=True)
-        self.settings = new
-        yield ScanDelete(old.key_prefix + "*", keep=frozenset({_meta_key(self._base_prefix)}))
-        return copied
-
-
-@dataclass(frozen=True, slots=True)
-class SearchSpec:
-    """A validated search: builds its command for a vector and parses the reply."""
-
-    settings: IndexSettings
-    expression: str
-    k: int
-    offset: int = 0
-    max_distance: float | None = None
-    text: str | None = None
-    require_text: bool = False
-    alpha: float = 0.7
-    mmr_lambda: float | None = None
-    fetch_k: int | None = None
-    ef_runtime: int | None = None
-    exact: bool = False
-
-    def command(self, vector: Sequence[float]) -> tuple[Any, ...]:
-        s = self.settings
-        if self.text is not None:
-            return tuple(
-                build_hybrid_command(
-                    s.name,
-                    vector,
-                    self.text,
-                    k=self.k,
-                    filter_expression=self.expression,
-                    distance=s.distance,
-                    alpha=self.alpha,
-                    require_text=self.require_text,
-                    candidates=self.fetch_k,
-                )
-            )
-        if self.max_distance is not None:
-            return range_command(
-                s.name,
-                vector,
-                max_distance=self.max_distance,
-                k=self.k,
-                offset=self.offset,
-                filter_expression=self.expression,
-            )
-        return knn_command(
-            s.name,
-            vector,
-            k=self.k if self.fetch_k is None else self.fetch_k,
-            offset=self.offset,
-            filter_expression=self.expression,
-            ef_runtime=None if self.exact else self.ef_runtime,
-            hybrid_policy="ADHOC_BF" if self.exact else None,
-            with_embeddings=self.mmr_lambda is not None,
-        )
-
-    def parse(self, reply: Mapping[Any, Any], vector: Sequence[float]) -> list[Hit]:
-        s = self.settings
-        if self.text is not None:
-            return parse_hybrid_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
-        hits = parse_search_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
-        if self.mmr_lambda is None:
-            return hits
-        order = mmr(vector, returned_embeddings(reply), k=self.k, lambda_mult=self.mmr_lambda)
-        return [hits[i] for i in order]
-
-    def may_be_incomplete(self, hits: Sequence[Hit]) -> bool:
-        """Short of k hits where HNSW may have missed matching documents."""
-        wanted = self.k if self.fetch_k is None else self.fetch_k
-        return (
-            not self.exact
-            and self.settings.algorithm == "hnsw"
-            and self.max_distance is None
-            and self.text is None
-            and len(hits) < wanted
-        )
+        return reembed_flow(self, embedder, batch_size=batch_size)
 
 
 def _raw(expression: str) -> Filter | None:

@@ -18,7 +18,7 @@ import orjson
 
 from redis_docstore.embeddings import validate_vector
 from redis_docstore.errors import InvalidDocumentError, ValidationError
-from redis_docstore.filters import normalize_genres
+from redis_docstore.genres import normalize_genres
 from redis_docstore.schema import Distance
 
 __all__ = [

@@ -26,7 +26,8 @@ from typing import Any, Literal, get_args
 from redisvl.schema import IndexSchema
 
 from redis_docstore.errors import ValidationError
-from redis_docstore.filters import GENRE_FIELD, GENRE_SEPARATOR, FieldKind
+from redis_docstore.filters import FieldKind
+from redis_docstore.genres import GENRE_FIELD, GENRE_SEPARATOR
 
 __all__ = [
     "Algorithm",

@@ -17,24 +17,15 @@ import redis
 import redis.exceptions
 from redisvl.index import SearchIndex
 
-from redis_docstore.base import (
-    Commands,
-    CreateIndex,
-    Embed,
-    Flow,
-    LoadReport,
-    ScanDelete,
-    Sleep,
-    StoreBase,
-    TextMode,
-    default_embedder,
-)
+from redis_docstore.base import LoadReport, StoreBase, default_embedder
 from redis_docstore.connection import execute, redact_url, redis_errors
 from redis_docstore.documents import Document, Hit
+from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.schema import Algorithm, Distance, build_schema
+from redis_docstore.search import TextMode
 
 if TYPE_CHECKING:
     from redis_docstore.server import EmbeddedServer

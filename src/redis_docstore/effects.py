@@ -1,0 +1,93 @@
+"""Effects: what an operation asks its store to do, and the type of a flow.
+
+Every store operation is written once, as a *flow*: a generator that
+validates its input, yields effects — :class:`Commands` to send in one round
+trip, :class:`Embed` to run the model, :class:`Sleep`, :class:`CreateIndex`,
+:class:`ScanDelete` — receives each effect's result, and finally returns the
+operation's result. Flows do no I/O::
+
+    def _count_flow(self, expression):
+        (reply,) = yield Commands([count_command(self.settings.name, expression)], "counting")
+        return total_results(reply)
+
+:class:`~redis_docstore.store.DocumentStore` performs effects with blocking
+calls, :class:`~redis_docstore.async_store.AsyncDocumentStore` with awaits; that
+is all either adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split,
+in the sans-I/O style of h11).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from redis_docstore.embeddings import Embedder
+from redis_docstore.schema import IndexSettings
+
+__all__ = ["Commands", "CreateIndex", "Effect", "Embed", "Flow", "ScanDelete", "Sleep"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Commands:
+    """Send these commands in one round trip; the result is the list of replies.
+
+    Attributes:
+        commands: Argument tuples, e.g. ``("JSON.GET", key)``.
+        action: What they do, for error messages.
+        transaction: Wrap them in MULTI/EXEC (all or nothing).
+        allow_errors: Return error replies as exception objects instead of
+            raising (the flow inspects them); connection errors still raise.
+    """
+
+    commands: Sequence[tuple[Any, ...]]
+    action: str
+    transaction: bool = False
+    allow_errors: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """Embed these texts; the result is the vectors.
+
+    Attributes:
+        texts: The texts.
+        embedder: The model to use; ``None`` for the store's own.
+    """
+
+    texts: Sequence[str]
+    embedder: Embedder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait (the async store awaits); the result is ``None``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIndex:
+    """Create the index with redisvl (``SearchIndex`` / ``AsyncSearchIndex``)."""
+
+    settings: IndexSettings
+    overwrite: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScanDelete:
+    """Delete every key matching ``pattern`` (SCAN + UNLINK); the result is the count.
+
+    Attributes:
+        pattern: A SCAN pattern, always under the store's own prefix.
+        keep: Keys to leave alone even though they match.
+    """
+
+    pattern: str
+    keep: frozenset[str] = frozenset()
+
+
+Effect = Commands | Embed | Sleep | CreateIndex | ScanDelete
+Flow = Generator[Effect, Any, T]

@@ -1,0 +1,194 @@
+"""A search, validated once and then turned into commands and hits.
+
+``make_search_spec`` checks a search's options (``k``, paging, range, hybrid,
+MMR) and returns a :class:`SearchSpec`, which builds the Redis command for a
+query vector and parses the reply; the stores' search flows send them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from redis_docstore.documents import Hit
+from redis_docstore.errors import InvalidQueryError
+from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply
+from redis_docstore.query import (
+    knn_command,
+    parse_search_reply,
+    range_command,
+    returned_embeddings,
+    validate_k,
+    validate_offset,
+)
+from redis_docstore.rerank import mmr
+from redis_docstore.schema import IndexSettings
+
+__all__ = ["SearchSpec", "TextMode", "make_search_spec"]
+
+TextMode = Literal["boost", "require"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSpec:
+    """A validated search: builds its command for a vector and parses the reply."""
+
+    settings: IndexSettings
+    expression: str
+    k: int
+    offset: int = 0
+    max_distance: float | None = None
+    text: str | None = None
+    require_text: bool = False
+    alpha: float = 0.7
+    mmr_lambda: float | None = None
+    fetch_k: int | None = None
+    ef_runtime: int | None = None
+    exact: bool = False
+
+    def command(self, vector: Sequence[float]) -> tuple[Any, ...]:
+        s = self.settings
+        if self.text is not None:
+            return tuple(
+                build_hybrid_command(
+                    s.name,
+                    vector,
+                    self.text,
+                    k=self.k,
+                    filter_expression=self.expression,
+                    distance=s.distance,
+                    alpha=self.alpha,
+                    require_text=self.require_text,
+                    candidates=self.fetch_k,
+                )
+            )
+        if self.max_distance is not None:
+            return range_command(
+                s.name,
+                vector,
+                max_distance=self.max_distance,
+                k=self.k,
+                offset=self.offset,
+                filter_expression=self.expression,
+            )
+        return knn_command(
+            s.name,
+            vector,
+            k=self.k if self.fetch_k is None else self.fetch_k,
+            offset=self.offset,
+            filter_expression=self.expression,
+            ef_runtime=None if self.exact else self.ef_runtime,
+            hybrid_policy="ADHOC_BF" if self.exact else None,
+            with_embeddings=self.mmr_lambda is not None,
+        )
+
+    def parse(self, reply: Mapping[Any, Any], vector: Sequence[float]) -> list[Hit]:
+        s = self.settings
+        if self.text is not None:
+            return parse_hybrid_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
+        hits = parse_search_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
+        if self.mmr_lambda is None:
+            return hits
+        order = mmr(vector, returned_embeddings(reply), k=self.k, lambda_mult=self.mmr_lambda)
+        return [hits[i] for i in order]
+
+    def may_be_incomplete(self, hits: Sequence[Hit]) -> bool:
+        """Short of k hits where HNSW may have missed matching documents."""
+        wanted = self.k if self.fetch_k is None else self.fetch_k
+        return (
+            not self.exact
+            and self.settings.algorithm == "hnsw"
+            and self.max_distance is None
+            and self.text is None
+            and len(hits) < wanted
+        )
+
+
+def make_search_spec(
+    settings: IndexSettings,
+    *,
+    expression: str,
+    default_ef_runtime: int | None,
+    k: int,
+    offset: int,
+    max_distance: float | None,
+    text: str | None,
+    text_mode: TextMode,
+    alpha: float,
+    mmr_lambda: float | None,
+    fetch_k: int | None,
+    ef_runtime: int | None,
+) -> SearchSpec:
+    """Validate a search's options and bundle them.
+
+    Args:
+        settings: The index settings.
+        expression: The rendered filter (``"*"`` for none).
+        default_ef_runtime: The store's ``ef_runtime``.
+        k, offset, max_distance, text, text_mode, alpha, mmr_lambda, fetch_k,
+        ef_runtime: As for ``DocumentStore.search``.
+
+    Returns:
+        The spec.
+
+    Raises:
+        InvalidQueryError: An invalid option or combination of options.
+    """
+    validate_k(k)
+    validate_offset(offset)
+    if ef_runtime is not None:
+        validate_k(ef_runtime, "ef_runtime")
+    if max_distance is not None and (
+        isinstance(max_distance, bool)
+        or not isinstance(max_distance, int | float)
+        or not max_distance >= 0
+    ):
+        raise InvalidQueryError(f"max_distance must be a number >= 0, not {max_distance!r}")
+    if text_mode not in ("boost", "require"):
+        raise InvalidQueryError(f"text_mode must be 'boost' or 'require', not {text_mode!r}")
+    modes = [
+        name
+        for name, used in (
+            ("max_distance", max_distance is not None),
+            ("text", text is not None),
+            ("mmr_lambda", mmr_lambda is not None),
+        )
+        if used
+    ]
+    if len(modes) > 1:
+        raise InvalidQueryError(f"{' and '.join(modes)} cannot be combined in one search")
+    if text is not None and offset:
+        raise InvalidQueryError("offset is not supported with a text (hybrid) search")
+    if alpha is not None and not (
+        isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 <= alpha <= 1
+    ):
+        raise InvalidQueryError(f"alpha must be a number in [0, 1], not {alpha!r}")
+    if text is not None:
+        fetch_k = max(4 * k, 40) if fetch_k is None else validate_k(fetch_k, "fetch_k")
+    if mmr_lambda is not None:
+        if isinstance(mmr_lambda, bool) or not (
+            isinstance(mmr_lambda, int | float) and 0 <= mmr_lambda <= 1
+        ):
+            raise InvalidQueryError(f"mmr_lambda must be in [0, 1], not {mmr_lambda!r}")
+        if offset:
+            raise InvalidQueryError("offset is not supported with MMR re-ranking")
+        fetch_k = max(4 * k, 20) if fetch_k is None else validate_k(fetch_k, "fetch_k")
+        if fetch_k < k:
+            raise InvalidQueryError(f"fetch_k ({fetch_k}) must be >= k ({k})")
+    spec = SearchSpec(
+        settings=settings,
+        expression=expression,
+        k=k,
+        offset=offset,
+        max_distance=None if max_distance is None else float(max_distance),
+        text=text,
+        require_text=text_mode == "require",
+        alpha=alpha,
+        mmr_lambda=mmr_lambda,
+        fetch_k=fetch_k,
+        ef_runtime=default_ef_runtime if ef_runtime is None else ef_runtime,
+    )
+    if text is not None:
+        spec.command([1.0] * settings.dims)  # rejects stopword-only text now
+    return spec
