@@ -214,8 +214,12 @@ class StoreBase:
     def _records(self, documents: Iterable[Document] | Document) -> list[Record]:
         if isinstance(documents, Document):
             documents = [documents]
+        s = self.settings
         return prepare_documents(
-            documents, dims=self.settings.dims, distance=self.settings.distance
+            documents,
+            dims=s.dims,
+            distance=s.distance,
+            metadata_fields=dict(s.metadata_fields),
         )
 
     def _embed_flow(self, texts: Sequence[str]) -> Flow[list[list[float]]]:

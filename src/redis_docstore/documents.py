@@ -18,6 +18,7 @@ import orjson
 
 from redis_docstore.embeddings import validate_vector
 from redis_docstore.errors import InvalidDocumentError, ValidationError
+from redis_docstore.filters import FieldKind
 from redis_docstore.genres import normalize_genres
 from redis_docstore.schema import Distance
 
@@ -215,11 +216,31 @@ def _validate_metadata(metadata: object, position: int | None) -> dict[str, Any]
     return dict(metadata)
 
 
+def _check_indexed_value(name: str, kind: FieldKind, value: object, position: int) -> None:
+    where = f"metadata.{name} (an indexed {kind} field)"
+    if kind == "numeric":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidDocumentError(
+                f"{where} must be a number, not {type(value).__name__}", position=position
+            )
+    elif kind == "text":
+        if not isinstance(value, str):
+            raise InvalidDocumentError(
+                f"{where} must be a string, not {type(value).__name__}", position=position
+            )
+    else:
+        try:
+            normalize_genres(value)
+        except ValidationError as exc:
+            raise InvalidDocumentError(f"{where}: {exc}", position=position) from None
+
+
 def prepare_documents(
     documents: Iterable[Document],
     *,
     dims: int,
     distance: Distance,
+    metadata_fields: Mapping[str, FieldKind] | None = None,
 ) -> list[Record]:
     """Validate a batch of documents and turn them into records.
 
@@ -227,6 +248,9 @@ def prepare_documents(
         documents: The batch.
         dims: The index's vector dimensions, for precomputed embeddings.
         distance: The index's metric (COSINE rejects all-zero vectors).
+        metadata_fields: The indexed metadata fields; a value of the wrong
+            type would make Redis skip the whole document when indexing, so
+            it is refused here.
 
     Returns:
         One record per document, in input order.
@@ -253,6 +277,9 @@ def prepare_documents(
             else validate_vector(doc.embedding, dims=dims, distance=distance, position=position)
         )
         metadata = _validate_metadata(doc.metadata, position)
+        for name, kind in (metadata_fields or {}).items():
+            if name in metadata:
+                _check_indexed_value(name, kind, metadata[name], position)
         records.append(Record(doc_id, content, genres, metadata, embedding))
     return records
 

@@ -223,7 +223,9 @@ def build_hybrid_query_string(
         E.g. ``(~@content:(cat | dog) -(-(@genre:{pets})))=>[KNN 5 @embedding
         $vector AS vector_distance]``.
     """
-    text_clause = f"@{CONTENT_FIELD}:({' | '.join(words)})"
+    # "_" is a word character, but a lone "_" is a syntax error unescaped.
+    escaped = [word.replace("_", "\\_") for word in words]
+    text_clause = f"@{CONTENT_FIELD}:({' | '.join(escaped)})"
     if not require_text:
         text_clause = "~" + text_clause
     clauses = [text_clause]

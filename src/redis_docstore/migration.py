@@ -100,6 +100,7 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
             [replace(d, embedding=v) for d, v in zip(docs, vectors, strict=True)],
             dims=new.dims,
             distance=new.distance,
+            metadata_fields=dict(new.metadata_fields),
         )
         yield Commands(
             [("JSON.SET", new.key(r.id), "$", r.to_json(r.embedding or [])) for r in records],

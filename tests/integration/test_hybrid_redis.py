@@ -318,3 +318,24 @@ def test_bytes_replies_parse_the_same(cosine: Index, redis_stack_url: str) -> No
     assert parse_hybrid_reply(reply, key_prefix=prefix, distance="cosine") == cosine.search(
         "cat", k=5
     )
+
+
+def test_underscores_in_query_words_are_not_syntax(
+    redis_stack_url: str, store_names: StoreNames, embedder: object
+) -> None:
+    from redis_docstore import Document, DocumentStore
+
+    with DocumentStore(
+        redis_stack_url,
+        index=store_names.index,
+        prefix=store_names.prefix,
+        embedder=embedder,  # type: ignore[arg-type]
+    ) as store:
+        store.add(
+            [
+                Document(content="call snake_case helpers", genre="code", id="a"),
+                Document(content="plain words only", genre="code", id="b"),
+            ]
+        )
+        hits = store.search("code", k=2, text="_ snake_case __", text_mode="require")
+        assert [h.id for h in hits] == ["a"]

@@ -439,3 +439,31 @@ def test_info(api: Any, library: list[Document]) -> None:
     assert info["embedder"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert info["bytes_per_document_sample"] > 384 * 4
     assert info["schema"]["year"]["type"] == "NUMERIC"
+
+
+def test_tag_metadata_lists_and_wrong_types(
+    redis_stack_url: str, store_names: StoreNames, embedder: DefaultEmbedder
+) -> None:
+    for store in open_api(
+        "sync",
+        redis_stack_url,
+        store_names,
+        embedder,
+        metadata_fields={"tags": "tag", "n": "numeric"},
+    ):
+        store.add(
+            [
+                Document(
+                    content="one", genre="g", id="a", metadata={"tags": ["x", "y z"], "n": 1}
+                ),
+                Document(content="two", genre="g", id="b", metadata={"tags": "y z"}),
+                Document(content="three", genre="g", id="c", metadata={}),
+            ]
+        )
+        assert {d.id for d in store.iter_documents(where=Tag("tags") == "y z")} == {"a", "b"}
+        assert store.count(where=Tag("tags") == "x") == 1
+        assert store.count(where=Num("n") >= 0) == 1
+        assert store.count() == 3  # a document without the field is still indexed
+        with pytest.raises(ValidationError, match="must be a number"):
+            store.add([Document(content="four", genre="g", metadata={"n": "5"})])
+        assert store.info()["indexing_failures"] == 0

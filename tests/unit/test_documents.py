@@ -136,3 +136,38 @@ def test_parse_document_round_trip() -> None:
     assert single.genre == "a"
     assert single.genres == ("a",)
     assert single.metadata == {}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({"year": "1999"}, "metadata.year .* must be a number, not str"),
+        ({"year": True}, "must be a number, not bool"),
+        ({"author": 7}, "metadata.author .*string"),
+        ({"author": ["ok", ""]}, "metadata.author"),
+        ({"author": " padded"}, "whitespace"),
+        ({"summary": ["not", "text"]}, "metadata.summary .* must be a string"),
+    ],
+)
+def test_indexed_metadata_values_must_fit_their_field(
+    metadata: dict[str, object], message: str
+) -> None:
+    fields = {"year": "numeric", "author": "tag", "summary": "text"}
+    with pytest.raises(InvalidDocumentError, match=message):
+        prepare_documents(
+            [Document(content="c", genre="g", metadata=metadata)],
+            dims=3,
+            distance="l2",
+            metadata_fields=fields,  # type: ignore[arg-type]
+        )
+
+
+def test_indexed_metadata_fields_may_be_absent_or_lists_of_tags() -> None:
+    fields = {"year": "numeric", "author": "tag"}
+    (record,) = prepare_documents(
+        [Document(content="c", genre="g", metadata={"author": ["Ann", "Bob"], "other": [1]})],
+        dims=3,
+        distance="l2",
+        metadata_fields=fields,  # type: ignore[arg-type]
+    )
+    assert record.metadata == {"author": ["Ann", "Bob"], "other": [1]}
