@@ -14,6 +14,8 @@ from redis_docstore.embeddings import DefaultEmbedder, Embedder
 from redis_docstore.errors import (
     DocstoreError,
     DocumentNotFoundError,
+    IncompleteResultsError,
+    IndexingError,
     IndexNotReadyError,
     InvalidDocumentError,
     InvalidEmbeddingError,
@@ -27,7 +29,10 @@ from redis_docstore.errors import (
     ServerStartError,
     StoreConnectionError,
     StoreError,
+    StoreFullError,
+    UnsafeEvictionError,
     ValidationError,
+    WriteError,
 )
 from redis_docstore.filters import Filter
 from redis_docstore.server import EmbeddedServer
@@ -44,7 +49,9 @@ __all__ = [
     "Embedder",
     "Filter",
     "Hit",
+    "IncompleteResultsError",
     "IndexNotReadyError",
+    "IndexingError",
     "InvalidDocumentError",
     "InvalidEmbeddingError",
     "InvalidFilterError",
@@ -59,7 +66,10 @@ __all__ = [
     "ServerStartError",
     "StoreConnectionError",
     "StoreError",
+    "StoreFullError",
     "Tag",
     "Text",
+    "UnsafeEvictionError",
     "ValidationError",
+    "WriteError",
 ]

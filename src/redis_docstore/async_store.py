@@ -19,12 +19,18 @@ import redis.asyncio
 import redis.exceptions
 from redisvl.index import AsyncSearchIndex
 
-from redis_docstore.base import LoadReport, StoreBase
-from redis_docstore.connection import execute, redact_url, redis_errors
+from redis_docstore.base import RETRY_FIRST_DELAY, RETRY_MAX_DELAY, LoadReport, StoreBase
+from redis_docstore.connection import (
+    ASYNC_NO_RETRY,
+    CLIENT_OPTIONS,
+    execute,
+    redact_url,
+    redis_errors,
+)
 from redis_docstore.documents import Document, Hit
 from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
 from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import ValidationError
+from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.schema import Algorithm, Distance, build_schema
 from redis_docstore.search import TextMode
@@ -59,6 +65,8 @@ class AsyncDocumentStore(StoreBase):
         ef_runtime: int | None = None,
         overwrite: bool = False,
         index_timeout: float = 300.0,
+        retry_timeout: float = 10.0,
+        allow_eviction: bool = False,
     ) -> None:
         super().__init__(
             index=index,
@@ -70,10 +78,12 @@ class AsyncDocumentStore(StoreBase):
             ef_runtime=ef_runtime,
             overwrite=overwrite,
             index_timeout=index_timeout,
+            retry_timeout=retry_timeout,
+            allow_eviction=allow_eviction,
         )
         self._url = url
         self._client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
-            url, protocol=3, decode_responses=True
+            url, retry=ASYNC_NO_RETRY, **CLIENT_OPTIONS
         )
         self._server: EmbeddedServer | None = None
 
@@ -97,12 +107,16 @@ class AsyncDocumentStore(StoreBase):
 
     async def _run(self, flow: Flow[T]) -> T:
         result: Any = None
+        error: DocstoreError | None = None
         while True:
             try:
-                effect = flow.send(result)
+                effect = flow.send(result) if error is None else flow.throw(error)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            result = await self._perform(effect)
+            try:
+                result, error = await self._perform(effect), None
+            except DocstoreError as exc:
+                result, error = None, exc
 
     async def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Commands):
@@ -123,6 +137,32 @@ class AsyncDocumentStore(StoreBase):
         raise TypeError(f"unknown effect {effect!r}")
 
     async def _send(self, effect: Commands) -> list[Any]:
+        delay, waited = RETRY_FIRST_DELAY, 0.0
+        while True:
+            try:
+                return await self._send_once(effect)
+            except StoreConnectionError:
+                # A store that never reached its server fails at once (a wrong
+                # URL); one that did rides out a restart or a dropped connection.
+                if not (effect.idempotent and self._ready) or waited >= self.retry_timeout:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(2 * delay, RETRY_MAX_DELAY)
+            await self._recover()
+
+    async def _recover(self) -> None:
+        """After a reconnection: a restarted server may still be rebuilding the index."""
+        if self._ready and not self._recovering:
+            self._recovering = True
+            try:
+                await self._run(self._wait_indexed_flow(self.settings.name))
+            except StoreConnectionError:
+                pass  # still down; the caller keeps retrying
+            finally:
+                self._recovering = False
+
+    async def _send_once(self, effect: Commands) -> list[Any]:
         commands = effect.commands
         with redis_errors(effect.action):
             if len(commands) == 1 and not effect.transaction:

@@ -9,6 +9,8 @@ options are checked in :mod:`redis_docstore.search`, model migration lives in
 from __future__ import annotations
 
 import functools
+import logging
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,12 +31,18 @@ from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelet
 from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
 from redis_docstore.errors import (
     DocumentNotFoundError,
+    IndexingError,
     IndexNotReadyError,
     InvalidEmbeddingError,
     InvalidFilterError,
     InvalidQueryError,
     SchemaMismatchError,
+    StoreConnectionError,
+    StoreError,
+    StoreFullError,
+    UnsafeEvictionError,
     ValidationError,
+    WriteError,
 )
 from redis_docstore.filters import FieldKind, Filter, check_fields, combine, render
 from redis_docstore.genres import GENRE_FIELD
@@ -43,6 +51,7 @@ from redis_docstore.query import (
     aggregate_keys,
     aggregate_keys_command,
     count_command,
+    indexed_keys_command,
     parse_documents,
     render_command,
     result_keys,
@@ -65,7 +74,13 @@ from redis_docstore.search import SearchSpec, TextMode, make_search_spec
 
 __all__ = ["LoadReport", "StoreBase", "default_embedder"]
 
+logger = logging.getLogger("redis_docstore")
+
 WRITE_BATCH = 500  # documents per MULTI/EXEC transaction
+RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
+RETRY_MAX_DELAY = 1.0  # ... doubling up to this
+# Policies that may evict keys without a TTL, i.e. documents.
+UNSAFE_EVICTION = frozenset({"allkeys-lru", "allkeys-lfu", "allkeys-random"})
 DELETE_BATCH = 1000  # keys per delete-by-filter round
 
 
@@ -103,6 +118,8 @@ class StoreBase:
         ef_runtime: int | None = None,
         overwrite: bool = False,
         index_timeout: float = 300.0,
+        retry_timeout: float = 10.0,
+        allow_eviction: bool = False,
     ) -> None:
         self.embedder: Embedder = embedder if embedder is not None else default_embedder()
         self.settings = IndexSettings(
@@ -118,6 +135,9 @@ class StoreBase:
         self.ef_runtime = ef_runtime
         self.overwrite = overwrite
         self.index_timeout = index_timeout
+        self.retry_timeout = retry_timeout
+        self.allow_eviction = allow_eviction
+        self._recovering = False
         # The prefix the user gave; documents of a re-embedded generation live
         # under "<base>.v<n>:" (see reembed), recorded in the meta hash.
         self._base_prefix = self.settings.prefix
@@ -128,11 +148,16 @@ class StoreBase:
     def _create_flow(self, overwrite: bool | None = None) -> Flow[None]:
         overwrite = self.overwrite if overwrite is None else overwrite
         s = self.settings
-        meta_reply, info = yield Commands(
-            [("HGETALL", meta_key(self._base_prefix)), ("FT.INFO", s.name)],
+        meta_reply, info, policy = yield Commands(
+            [
+                ("HGETALL", meta_key(self._base_prefix)),
+                ("FT.INFO", s.name),
+                ("CONFIG", "GET", "maxmemory-policy"),
+            ],
             f"opening index {s.name!r}",
             allow_errors=True,
         )
+        self._check_eviction(policy)
         if isinstance(meta_reply, Exception):
             raise translate(meta_reply, f"reading the meta data of {s.name!r}")
         meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
@@ -167,6 +192,22 @@ class StoreBase:
             )
         yield from self._wait_indexed_flow(s.name)
         self._ready = True
+
+    def _check_eviction(self, reply: Any) -> None:
+        if isinstance(reply, Exception):
+            return  # CONFIG is often denied to application users: nothing to check
+        policy = decode(next(iter(reply.values()), "")) if isinstance(reply, dict) else ""
+        if policy not in UNSAFE_EVICTION:
+            return
+        message = (
+            f"the server's maxmemory-policy is {policy!r}: when memory runs out Redis "
+            "deletes documents silently. Use 'noeviction' (writes then fail loudly) "
+            "or a volatile-* policy"
+        )
+        if not self.allow_eviction:
+            raise UnsafeEvictionError(message + ", or pass allow_eviction=True.")
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        logger.warning(message)
 
     def _wait_indexed_flow(self, index: str) -> Flow[None]:
         # A new index over existing keys (or one rebuilt after a restart)
@@ -257,25 +298,65 @@ class StoreBase:
             (yield from self._embed_flow([r.content for r in todo if r.embedding is None]))
         )
         vectors = [r.embedding if r.embedding is not None else next(computed) for r in todo]
-        for start in range(0, len(todo), WRITE_BATCH):
-            yield Commands(
-                [
-                    ("JSON.SET", s.key(r.id), "$", r.to_json(v))
-                    for r, v in zip(
-                        todo[start : start + WRITE_BATCH],
-                        vectors[start : start + WRITE_BATCH],
-                        strict=True,
-                    )
-                ],
-                "writing documents",
-                transaction=True,
-            )
+        if todo:
+            failures = yield from self._indexing_failures_flow()
+            yield from self._write_flow(todo, vectors)
+            yield from self._check_indexed_flow(failures, [r.id for r in todo])
         ids = [r.id for r in records]
         return LoadReport(
             ids=ids,
             written=[i for i in dict.fromkeys(ids) if i in last],
             unchanged=[i for i in dict.fromkeys(ids) if i in unchanged],
         )
+
+    def _write_flow(self, records: Sequence[Record], vectors: Sequence[Any]) -> Flow[None]:
+        """Write in MULTI/EXEC batches; say which writes are confirmed if one fails."""
+        s = self.settings
+        confirmed: list[str] = []
+        for start in range(0, len(records), WRITE_BATCH):
+            batch = records[start : start + WRITE_BATCH]
+            try:
+                yield Commands(
+                    [
+                        ("JSON.SET", s.key(r.id), "$", r.to_json(v))
+                        for r, v in zip(batch, vectors[start : start + WRITE_BATCH], strict=True)
+                    ],
+                    "writing documents",
+                    transaction=True,
+                )
+            except StoreError as exc:
+                rest = [r.id for r in records[start:]]
+                raise _write_error(exc, confirmed, rest) from exc
+            confirmed += [r.id for r in batch]
+
+    def _indexing_failures_flow(self) -> Flow[int]:
+        (info,) = yield Commands([("FT.INFO", self.settings.name)], "reading index statistics")
+        return int(info.get("hash_indexing_failures", 0))
+
+    def _check_indexed_flow(self, failures_before: int, ids: Sequence[str]) -> Flow[None]:
+        """Raise IndexingError if Redis stored some of ``ids`` but could not index them."""
+        s = self.settings
+        (info,) = yield Commands([("FT.INFO", s.name)], "reading index statistics")
+        if int(info.get("hash_indexing_failures", 0)) <= failures_before:
+            return
+        keys = list(dict.fromkeys(s.key(i) for i in ids))
+        indexed: set[str] = set()
+        for start in range(0, len(keys), WRITE_BATCH):
+            chunk = keys[start : start + WRITE_BATCH]
+            (reply,) = yield Commands(
+                [indexed_keys_command(s.name, chunk)], "checking that documents were indexed"
+            )
+            indexed.update(result_keys(reply))
+        missing = [k.removeprefix(s.key_prefix) for k in keys if k not in indexed]
+        if missing:
+            reason = decode(info.get("Index Errors", {}).get("last indexing error", "unknown"))
+            raise IndexingError(
+                f"{len(missing)} document(s) were stored but Redis could not index them "
+                f"(last error: {reason}); they are invisible to searches: "
+                + ", ".join(map(repr, missing[:10]))
+                + (" ..." if len(missing) > 10 else ""),
+                ids=missing,
+            )
 
     def _update_flow(
         self,
@@ -585,6 +666,31 @@ class StoreBase:
 
     def _reembed_flow(self, embedder: Embedder, *, batch_size: int) -> Flow[int]:
         return reembed_flow(self, embedder, batch_size=batch_size)
+
+
+def _write_error(exc: StoreError, confirmed: list[str], rest: list[str]) -> WriteError:
+    sample = ", ".join(map(repr, rest[:5])) + (" ..." if len(rest) > 5 else "")
+    if "OOM" in str(exc):
+        return StoreFullError(
+            f"Redis is out of memory (maxmemory, noeviction): {len(confirmed)} document(s) "
+            f"written, {len(rest)} not written ({sample}). Reads still work.",
+            confirmed=confirmed,
+            unconfirmed=rest,
+        )
+    if isinstance(exc, StoreConnectionError):
+        return WriteError(
+            f"the connection failed while writing (retries exhausted): {len(confirmed)} "
+            f"document(s) confirmed, {len(rest)} not confirmed ({sample}); adding them "
+            f"again is safe. Cause: {exc}",
+            confirmed=confirmed,
+            unconfirmed=rest,
+        )
+    return WriteError(
+        f"writing failed: {len(confirmed)} document(s) confirmed, {len(rest)} not "
+        f"({sample}). Cause: {exc}",
+        confirmed=confirmed,
+        unconfirmed=rest,
+    )
 
 
 def _raw(expression: str) -> Filter | None:

@@ -13,11 +13,40 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.exceptions
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redisvl.exceptions import RedisVLError
 
-from redis_docstore.errors import MissingModuleError, StoreConnectionError, StoreError
+from redis_docstore.errors import (
+    IncompleteResultsError,
+    MissingModuleError,
+    StoreConnectionError,
+    StoreError,
+)
 
-__all__ = ["execute", "is_missing_index", "redact_url", "redis_errors", "translate"]
+__all__ = [
+    "ASYNC_NO_RETRY",
+    "CLIENT_OPTIONS",
+    "NO_RETRY",
+    "RETRYABLE",
+    "execute",
+    "is_missing_index",
+    "redact_url",
+    "redis_errors",
+    "translate",
+]
+
+MAX_MESSAGE = 500
+# Our clients: RESP3 replies (maps), str replies, and no retries inside
+# redis-py: the stores retry themselves, and after a reconnection they wait
+# for the index to be complete again (a restarted server rebuilds it).
+CLIENT_OPTIONS: dict[str, Any] = {"protocol": 3, "decode_responses": True}
+NO_RETRY = Retry(NoBackoff(), 0)
+ASYNC_NO_RETRY = AsyncRetry(NoBackoff(), 0)
+# Errors after which an idempotent command is sent again (BusyLoadingError,
+# a server still loading its data, is a ConnectionError).
+RETRYABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 def redact_url(url: str) -> str:
@@ -47,9 +76,14 @@ def translate(exc: Exception, action: str) -> StoreError:
     Returns:
         A ``StoreConnectionError``, ``MissingModuleError`` or ``StoreError``.
     """
-    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
-        return StoreConnectionError(f"{action}: {exc}")
     message = str(exc)
+    if len(message) > MAX_MESSAGE:
+        # redis-py quotes a failed pipeline command whole: a document, maybe.
+        message = message[:MAX_MESSAGE] + " ..."
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return StoreConnectionError(f"{action}: {message}")
+    if "timeout limit was reached" in message.lower():
+        return IncompleteResultsError(f"{action}: the query timed out ({message})")
     if "unknown command" in message.lower() and ("'FT." in message or "'JSON." in message):
         return MissingModuleError(
             f"{action}: the server lacks the Query Engine or JSON module ({message}); "

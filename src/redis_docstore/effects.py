@@ -40,12 +40,16 @@ class Commands:
         transaction: Wrap them in MULTI/EXEC (all or nothing).
         allow_errors: Return error replies as exception objects instead of
             raising (the flow inspects them); connection errors still raise.
+        idempotent: Sending them twice does no harm, so the store may resend
+            them after a connection error (every command of ours but the
+            alias switch of ``reembed``).
     """
 
     commands: Sequence[tuple[Any, ...]]
     action: str
     transaction: bool = False
     allow_errors: bool = False
+    idempotent: bool = True
 
 
 @dataclass(frozen=True, slots=True)

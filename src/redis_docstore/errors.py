@@ -14,8 +14,13 @@ as ``__cause__``::
     ├── DocumentNotFoundError      update() of an id that is not stored
     ├── SchemaMismatchError        an index of that name exists with another schema
     ├── StoreError                 Redis refused or failed a command
-    │   ├── StoreConnectionError   the server cannot be reached
+    │   ├── StoreConnectionError   the server cannot be reached (after retries)
     │   ├── IndexNotReadyError     the index is still indexing existing documents
+    │   ├── IndexingError          documents were stored but Redis could not index them
+    │   ├── IncompleteResultsError Redis returned partial results (timeout, ...)
+    │   ├── UnsafeEvictionError    maxmemory-policy would silently evict documents
+    │   └── WriteError             a batch was not (or not certainly) written
+    │       └── StoreFullError     out of memory (maxmemory with noeviction)
     │   └── MissingModuleError     the server lacks the search or JSON module
     └── ServerError                the embedded Redis Stack
         ├── ServerNotFoundError    its binaries or modules are not installed
@@ -29,7 +34,9 @@ from collections.abc import Sequence
 __all__ = [
     "DocstoreError",
     "DocumentNotFoundError",
+    "IncompleteResultsError",
     "IndexNotReadyError",
+    "IndexingError",
     "InvalidDocumentError",
     "InvalidEmbeddingError",
     "InvalidFilterError",
@@ -42,7 +49,10 @@ __all__ = [
     "ServerStartError",
     "StoreConnectionError",
     "StoreError",
+    "StoreFullError",
+    "UnsafeEvictionError",
     "ValidationError",
+    "WriteError",
 ]
 
 
@@ -128,6 +138,47 @@ class StoreConnectionError(StoreError):
 
 class IndexNotReadyError(StoreError):
     """The index is still indexing existing documents; results would be partial."""
+
+
+class IndexingError(StoreError):
+    """Redis stored documents but could not index them (they are unsearchable).
+
+    Attributes:
+        ids: The ids of the documents that are not indexed.
+    """
+
+    def __init__(self, message: str, *, ids: Sequence[str]) -> None:
+        self.ids = list(ids)
+        super().__init__(message)
+
+
+class IncompleteResultsError(StoreError):
+    """Redis answered with partial results (a query timeout, for one)."""
+
+
+class UnsafeEvictionError(StoreError):
+    """The server's maxmemory-policy may evict documents without telling anyone."""
+
+
+class WriteError(StoreError):
+    """Documents of a batch were not written, or their writing is not confirmed.
+
+    Attributes:
+        confirmed: Ids whose writes Redis acknowledged.
+        unconfirmed: Ids not written, or written without an acknowledgement;
+            re-adding them is safe (an upsert by id never duplicates).
+    """
+
+    def __init__(
+        self, message: str, *, confirmed: Sequence[str], unconfirmed: Sequence[str]
+    ) -> None:
+        self.confirmed = list(confirmed)
+        self.unconfirmed = list(unconfirmed)
+        super().__init__(message)
+
+
+class StoreFullError(WriteError):
+    """Redis refused writes: out of memory under ``maxmemory`` with ``noeviction``."""
 
 
 class MissingModuleError(StoreError):

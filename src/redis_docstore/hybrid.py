@@ -91,7 +91,7 @@ from redisvl.utils.stopwords import get_stopwords
 
 from redis_docstore.documents import Hit
 from redis_docstore.errors import InvalidQueryError
-from redis_docstore.query import DISTANCE_ALIAS, validate_k
+from redis_docstore.query import DISTANCE_ALIAS, check_complete, validate_k
 from redis_docstore.schema import CONTENT_FIELD, EMBEDDING_FIELD, Distance
 
 __all__ = [
@@ -380,6 +380,7 @@ def parse_hybrid_reply(reply: Mapping[Any, Any], *, key_prefix: str, distance: s
     Returns:
         The hits in the reply's order, ``score`` being the hybrid score.
     """
+    check_complete(reply)
     hits = []
     for row in _get(reply, "results") or []:
         attrs = {_text(k): v for k, v in (_get(row, "extra_attributes") or {}).items()}

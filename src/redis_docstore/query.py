@@ -16,14 +16,16 @@ from redis.commands.search.query import Query
 from redisvl.query import VectorQuery, VectorRangeQuery
 
 from redis_docstore.documents import Document, Hit, parse_document
-from redis_docstore.errors import InvalidQueryError
+from redis_docstore.errors import IncompleteResultsError, InvalidQueryError
 from redis_docstore.schema import EMBEDDING_FIELD, Distance
 
 __all__ = [
     "DISTANCE_ALIAS",
     "aggregate_keys",
     "aggregate_keys_command",
+    "check_complete",
     "count_command",
+    "indexed_keys_command",
     "knn_command",
     "parse_documents",
     "parse_search_reply",
@@ -171,6 +173,14 @@ def search_ids_command(index: str, filter_expression: str, *, limit: int) -> tup
     )  # fmt: skip
 
 
+def indexed_keys_command(index: str, keys: Sequence[str]) -> tuple[Any, ...]:
+    """``FT.SEARCH`` answering which of ``keys`` the index holds (``INKEYS``)."""
+    return (
+        "FT.SEARCH", index, "*", "INKEYS", len(keys), *keys, "NOCONTENT",
+        "LIMIT", 0, len(keys), "DIALECT", DIALECT,
+    )  # fmt: skip
+
+
 def aggregate_keys_command(
     index: str,
     filter_expression: str = "*",
@@ -211,6 +221,22 @@ def aggregate_keys_command(
     return tuple(args)
 
 
+def check_complete(reply: Mapping[Any, Any]) -> None:
+    """Refuse a reply that Redis marked as partial.
+
+    RESP3 replies carry a ``warning`` list: a query that hit its timeout (with
+    RediSearch's default ``ON_TIMEOUT RETURN``) or a prefix expansion limit
+    answers with what it found so far, and says so only there.
+
+    Raises:
+        IncompleteResultsError: The reply has warnings.
+    """
+    warnings = _get(reply, "warning", None) or []
+    if warnings:
+        shown = "; ".join(_text(w) for w in warnings)
+        raise IncompleteResultsError(f"Redis returned partial results: {shown}")
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -241,6 +267,7 @@ def parse_search_reply(
     Returns:
         The hits, with ``distance`` as a float.
     """
+    check_complete(reply)
     hits = []
     for result in _get(reply, "results", []):
         key = _text(_get(result, "id"))
@@ -278,16 +305,19 @@ def returned_embeddings(reply: Mapping[Any, Any]) -> list[list[float]]:
 
 def total_results(reply: Mapping[Any, Any]) -> int:
     """The ``total_results`` of an ``FT.SEARCH`` or ``FT.AGGREGATE`` reply."""
+    check_complete(reply)
     return int(_get(reply, "total_results", 0))
 
 
 def result_keys(reply: Mapping[Any, Any]) -> list[str]:
     """The keys of an ``FT.SEARCH ... NOCONTENT`` reply."""
+    check_complete(reply)
     return [_text(_get(result, "id")) for result in _get(reply, "results", [])]
 
 
 def aggregate_keys(reply: Mapping[Any, Any]) -> list[str]:
     """The keys of an :func:`aggregate_keys_command` reply (or cursor page)."""
+    check_complete(reply)
     return [
         _text(_get(_get(result, "extra_attributes"), "__key"))
         for result in _get(reply, "results", [])

@@ -17,12 +17,24 @@ import redis
 import redis.exceptions
 from redisvl.index import SearchIndex
 
-from redis_docstore.base import LoadReport, StoreBase, default_embedder
-from redis_docstore.connection import execute, redact_url, redis_errors
+from redis_docstore.base import (
+    RETRY_FIRST_DELAY,
+    RETRY_MAX_DELAY,
+    LoadReport,
+    StoreBase,
+    default_embedder,
+)
+from redis_docstore.connection import (
+    CLIENT_OPTIONS,
+    NO_RETRY,
+    execute,
+    redact_url,
+    redis_errors,
+)
 from redis_docstore.documents import Document, Hit
 from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
 from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import ValidationError
+from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.schema import Algorithm, Distance, build_schema
 from redis_docstore.search import TextMode
@@ -60,6 +72,13 @@ class DocumentStore(StoreBase):
         index_timeout: Seconds to wait, on first use, for an index that is
             still indexing existing documents (after ``overwrite`` or a server
             restart) before raising ``IndexNotReadyError``.
+        retry_timeout: Seconds to keep resending a command after connection
+            errors (a restarting or loading server) before raising
+            ``StoreConnectionError``; after a reconnection the store also
+            waits until the index is complete again.
+        allow_eviction: Accept a server whose ``maxmemory-policy`` is one of
+            the ``allkeys-*`` policies, which evict documents silently (with a
+            warning); without it such a server raises ``UnsafeEvictionError``.
 
     Raises:
         ValidationError: An invalid index name, prefix, distance, algorithm
@@ -79,6 +98,8 @@ class DocumentStore(StoreBase):
         ef_runtime: int | None = None,
         overwrite: bool = False,
         index_timeout: float = 300.0,
+        retry_timeout: float = 10.0,
+        allow_eviction: bool = False,
     ) -> None:
         super().__init__(
             index=index,
@@ -90,9 +111,11 @@ class DocumentStore(StoreBase):
             ef_runtime=ef_runtime,
             overwrite=overwrite,
             index_timeout=index_timeout,
+            retry_timeout=retry_timeout,
+            allow_eviction=allow_eviction,
         )
         self._url = url
-        self._client: redis.Redis = redis.Redis.from_url(url, protocol=3, decode_responses=True)
+        self._client: redis.Redis = redis.Redis.from_url(url, retry=NO_RETRY, **CLIENT_OPTIONS)
         self._server: EmbeddedServer | None = None
 
     @classmethod
@@ -126,12 +149,18 @@ class DocumentStore(StoreBase):
 
     def _run(self, flow: Flow[T]) -> T:
         result: Any = None
+        error: DocstoreError | None = None
         while True:
             try:
-                effect = flow.send(result)
+                # An effect's error is raised inside the flow, at its yield, so
+                # the flow can say what it means (which writes are unconfirmed).
+                effect = flow.send(result) if error is None else flow.throw(error)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            result = self._perform(effect)
+            try:
+                result, error = self._perform(effect), None
+            except DocstoreError as exc:
+                result, error = None, exc
 
     def _perform(self, effect: Any) -> Any:
         if isinstance(effect, Commands):
@@ -151,6 +180,32 @@ class DocumentStore(StoreBase):
         raise TypeError(f"unknown effect {effect!r}")
 
     def _send(self, effect: Commands) -> list[Any]:
+        delay, waited = RETRY_FIRST_DELAY, 0.0
+        while True:
+            try:
+                return self._send_once(effect)
+            except StoreConnectionError:
+                # A store that never reached its server fails at once (a wrong
+                # URL); one that did rides out a restart or a dropped connection.
+                if not (effect.idempotent and self._ready) or waited >= self.retry_timeout:
+                    raise
+            time.sleep(delay)
+            waited += delay
+            delay = min(2 * delay, RETRY_MAX_DELAY)
+            self._recover()
+
+    def _recover(self) -> None:
+        """After a reconnection: a restarted server may still be rebuilding the index."""
+        if self._ready and not self._recovering:
+            self._recovering = True
+            try:
+                self._run(self._wait_indexed_flow(self.settings.name))
+            except StoreConnectionError:
+                pass  # still down; the caller keeps retrying
+            finally:
+                self._recovering = False
+
+    def _send_once(self, effect: Commands) -> list[Any]:
         commands = effect.commands
         with redis_errors(effect.action):
             if len(commands) == 1 and not effect.transaction:

@@ -18,7 +18,9 @@ def test_public_names_are_pinned() -> None:
         "Embedder",
         "Filter",
         "Hit",
+        "IncompleteResultsError",
         "IndexNotReadyError",
+        "IndexingError",
         "InvalidDocumentError",
         "InvalidEmbeddingError",
         "InvalidFilterError",
@@ -33,9 +35,12 @@ def test_public_names_are_pinned() -> None:
         "ServerStartError",
         "StoreConnectionError",
         "StoreError",
+        "StoreFullError",
         "Tag",
         "Text",
+        "UnsafeEvictionError",
         "ValidationError",
+        "WriteError",
     ]
     assert sorted(redis_docstore.__all__) == redis_docstore.__all__
     for name in redis_docstore.__all__:
