@@ -1,13 +1,19 @@
-"""The ``docstore`` command: add, search and count documents from a shell.
+"""The ``docstore`` command: add, search, count, export documents from a shell.
 
-Every command prints JSON (and only JSON) on stdout; progress and errors go to
-stderr. Without ``--url`` (or ``REDIS_URL``) a command runs an embedded Redis
-Stack on the data under ``--data-dir`` for its duration, unless ``docstore
-serve`` is running on that directory, in which case it uses that server.
+Every command prints JSON (and only JSON) on stdout; progress, summaries and
+errors go to stderr. Without ``--url`` (or ``REDIS_URL``) a command runs an
+embedded Redis Stack on the data under ``--data-dir`` for its duration, unless
+``docstore serve`` is running on that directory, in which case it uses that
+server. ``--field NAME=KIND`` (or ``DOCSTORE_FIELDS="author=tag,year=numeric"``)
+indexes metadata fields so that ``--where`` can filter on them; every command
+on that index must declare the same fields.
 
 Exit codes: 0 success, 1 a :class:`~redis_docstore.errors.DocstoreError`,
-2 a usage error or bad input file. The store and the model are imported inside
-the commands, so ``docstore --help`` loads neither torch nor the model.
+2 a usage error or bad input (a file with an invalid document writes nothing),
+130 Ctrl-C, 141 stdout closed early (``docstore export | head``).
+The store and the model are imported inside the commands, so ``docstore
+--help`` loads neither torch nor the model. Input parsing, progress and the
+``--where`` grammar live in :mod:`redis_docstore.bulk`.
 """
 
 from __future__ import annotations
@@ -18,17 +24,32 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from redis_docstore.documents import Document, Hit, prepare_documents
-from redis_docstore.embeddings import DEFAULT_DIMS
-from redis_docstore.errors import DocstoreError, ValidationError
+from redis_docstore.bulk import (
+    InputError,
+    ProgressBar,
+    WriteReport,
+    add_summary,
+    check_sources,
+    export_file,
+    human_summary,
+    open_sources,
+    parse_field,
+    parse_wheres,
+    read_documents,
+    write_jsonl,
+    write_sources,
+)
+from redis_docstore.documents import Document, Hit
+from redis_docstore.errors import DocstoreError, SchemaMismatchError
 
 if TYPE_CHECKING:
+    from redis_docstore.filters import FieldKind
     from redis_docstore.schema import Algorithm, Distance
     from redis_docstore.store import DocumentStore
 
@@ -55,21 +76,41 @@ DEMO_INDEX: Final = "vector_idx"  # the page's index name and prefix
 DEMO_PREFIX: Final = "doc"
 DEFAULT_INDEX: Final = "docstore"
 DEFAULT_DATA_DIR: Final = "~/.local/share/redis-docstore"
-ADD_CHUNK: Final = 256  # documents per store.add call
+ADD_CHUNK: Final = 256  # documents per store.load call
+EXPORT_BATCH: Final = 500  # documents per round trip of export
+SEARCH_OPTIONS: Final = ("max_distance", "text", "alpha", "mmr_lambda", "fetch_k", "ef_runtime")
 SERVE_FILE: Final = "docstore-serve.json"  # written by `serve` in the data directory
 Command = Callable[[argparse.Namespace, "Options", IO[str]], int]
-_FIELDS: Final = frozenset({"content", "genre", "id", "metadata", "embedding"})
 
-
-class InputError(ValidationError):
-    """A usage error or an invalid input file (exit code 2)."""
+ADD_HELP: Final = """\
+Add documents from JSON Lines (.jsonl, .ndjson; '-' is stdin) or CSV (.csv) files.
+Every file is checked first: if any document is invalid, nothing is written, the
+summary lists the rejected lines, and the exit code is 2 (unless --skip-invalid).
+Documents already stored unchanged are skipped without embedding them again, so
+an interrupted add can simply be run again. JSON Lines: one object per line with
+content, genre (a string or a list), and optionally id, metadata, embedding (what
+`docstore export` writes). CSV: a header row; columns content and genre (or
+genres; several genres in one cell separated by '|'), optionally id; every other
+column is a metadata key (empty cells are left out; plain decimal numbers become
+numbers). stdout gets {"added", "unchanged", "rejected", "rejections"}."""
+SCHEMA_HINT: Final = (
+    "docstore: hint: every command on an index needs the --field options (or DOCSTORE_FIELDS), "
+    "--distance and --algorithm it was created with"
+)
+WHERE_HELP: Final = (
+    "a condition on a field (repeat: all of them): author=Ann, author=Ann|Bob (any), "
+    "author!=Ann, year=1999, year>=2000 (also > < <=), year=1990..1999 (between), "
+    "content~some words (has the words), content!~words, content=a phrase; "
+    "metadata fields must be declared with --field"
+)
 
 
 @dataclass(frozen=True)
 class Options:
     """The global options with their defaults applied (``url`` None: embedded server).
 
-    ``names_given`` tells whether ``--index`` or ``--prefix`` was given.
+    ``names_given`` tells whether ``--index`` or ``--prefix`` was given;
+    ``fields`` are the declared metadata fields (``--field``).
     """
 
     url: str | None
@@ -79,11 +120,21 @@ class Options:
     distance: Distance
     algorithm: Algorithm
     names_given: bool
+    fields: tuple[tuple[str, FieldKind], ...] = ()
 
 
-def _global_options() -> argparse.ArgumentParser:
+def _field(text: str) -> tuple[str, FieldKind]:
+    try:
+        return parse_field(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _global_options(fields_dest: str) -> argparse.ArgumentParser:
     # SUPPRESS: an option given before the subcommand is not reset by the
-    # subcommand's default; defaults are applied by resolve_options().
+    # subcommand's default; defaults are applied by resolve_options(). --field
+    # collects into another attribute before and after the command, so that
+    # both lists survive (the subcommand's namespace overwrites the main one's).
     p = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     g = p.add_argument_group("global options (before or after the command)")
     g.add_argument(
@@ -97,6 +148,15 @@ def _global_options() -> argparse.ArgumentParser:
     g.add_argument("--prefix", help="key prefix (default: the index name)")
     g.add_argument("--distance", choices=["l2", "cosine", "ip"], help="metric (default: l2)")
     g.add_argument("--algorithm", choices=["hnsw", "flat"], help="vector index (default: hnsw)")
+    g.add_argument(
+        "--field",
+        action="append",
+        dest=fields_dest,
+        type=_field,
+        metavar="NAME=KIND",
+        help="index metadata NAME as tag, numeric or text, for --where (repeat; default: "
+        "$DOCSTORE_FIELDS, e.g. 'author=tag,year=numeric')",
+    )
     return p
 
 
@@ -107,34 +167,91 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a non-negative integer: {text!r}")
+    return int(text)
+
+
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--genre", action="append", metavar="G", help="only this genre (repeat: any of them)"
+    )
+    p.add_argument(
+        "--all-genres", action="append", metavar="G", help="only documents with every such genre"
+    )
+    p.add_argument(
+        "--exclude-genre", action="append", metavar="G", help="no documents with this genre"
+    )
+    p.add_argument("--where", action="append", metavar="EXPR", help=WHERE_HELP)
+
+
+def _search_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query", metavar="TEXT")
+    p.add_argument("-k", type=_positive_int, default=10, help="hits at most (default: 10)")
+    p.add_argument("--offset", type=_count, default=0, help="skip this many hits (paging)")
+    p.add_argument("--max-distance", type=float, metavar="X", help="only hits within X")
+    p.add_argument("--text", metavar="WORDS", help="hybrid: words that boost")
+    p.add_argument("--require-text", action="store_true", help="hybrid: the words must occur")
+    p.add_argument("--alpha", type=float, metavar="A", help="hybrid: vector weight in [0, 1]")
+    p.add_argument(
+        "--mmr", type=float, dest="mmr_lambda", metavar="LAMBDA", help="diversify hits (MMR, 0..1)"
+    )
+    p.add_argument("--fetch-k", type=_positive_int, metavar="N", help="candidates for MMR/text")
+    p.add_argument("--ef-runtime", type=_positive_int, metavar="N", help="HNSW search breadth")
+    p.add_argument(
+        "--explain", action="store_true", help="print the query command as JSON, do not search"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``docstore`` argument parser."""
-    common = _global_options()
+    common = _global_options("fields")
     parser = argparse.ArgumentParser(
         prog="docstore",
         description="JSON documents in Redis Stack with genre-filtered semantic search.",
         epilog="Output is JSON on stdout. Exit codes: 0 ok, 1 store error, 2 usage/input error.",
-        parents=[common],
+        parents=[_global_options("fields_before")],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, text: str, run: Command) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=text, description=text, parents=[common])
+    def command(name: str, text: str, run: Command, desc: str = "") -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=text,
+            description=desc or text,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(run=run)
         return p
 
     command("demo", "run the Redis docs page example (a throwaway server unless --url)", cmd_demo)
-    add = command("add", "add documents from a JSON Lines file", cmd_add)
-    add.add_argument("file", metavar="FILE", help="JSON Lines file, '-' for stdin")
-    add.add_argument("--ids", action="store_true", help="also print the ids")
+    add = command("add", "add documents from JSON Lines or CSV files", cmd_add, ADD_HELP)
+    add.add_argument("files", nargs="+", metavar="FILE", help="input file, '-' for stdin")
+    add.add_argument("--format", choices=["jsonl", "csv"], help="default: by file extension")
+    add.add_argument("--skip-invalid", action="store_true", help="add the valid documents")
+    add.add_argument(
+        "--batch-size", type=_positive_int, default=ADD_CHUNK, help="documents per write"
+    )
+    add.add_argument("--ids", action="store_true", help="also print every id")
+    add.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+    add.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
+    add.add_argument("--progress", action="store_true", help="a progress bar even off a terminal")
     search = command("search", "search by meaning", cmd_search)
-    search.add_argument("text", metavar="TEXT")
-    search.add_argument("-k", type=_positive_int, default=10, help="hits at most (default: 10)")
+    _search_options(search)
     count = command("count", "count documents", cmd_count)
-    for p in (search, count):
-        p.add_argument(
-            "--genre", action="append", metavar="G", help="only this genre (repeat: any of them)"
-        )
+    genres = command("genres", "count documents per genre", cmd_genres)
+    export = command("export", "write documents as JSON Lines (input for add)", cmd_export)
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    export.add_argument("--no-embeddings", action="store_true", help="leave embeddings out")
+    export.add_argument(
+        "--batch-size", type=_positive_int, default=EXPORT_BATCH, help="documents per read"
+    )
+    export.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    for p in (search, count, genres, export):
+        _filter_options(p)
+    command("info", "show the index: schema, counts, memory, indexing failures", cmd_info)
     serve = command(
         "serve", "run the embedded server on --data-dir until Ctrl-C/SIGTERM", cmd_serve
     )
@@ -147,15 +264,28 @@ def resolve_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Opt
 
     Args:
         args: The parsed arguments.
-        environ: The environment (``REDIS_URL``, ``DOCSTORE_DATA_DIR``).
+        environ: The environment (``REDIS_URL``, ``DOCSTORE_DATA_DIR``, ``DOCSTORE_FIELDS``).
 
     Returns:
         The options.
+
+    Raises:
+        InputError: A field declared with two kinds, or a bad ``DOCSTORE_FIELDS``.
     """
     given = vars(args)
     url = given["url"] if "url" in given else environ.get("REDIS_URL", "").strip()
     data_dir = given.get("data_dir") or environ.get("DOCSTORE_DATA_DIR") or DEFAULT_DATA_DIR
     index = given.get("index", DEFAULT_INDEX)
+    declared = [*given.get("fields_before", []), *given.get("fields", [])]
+    if not declared and (env := environ.get("DOCSTORE_FIELDS", "").strip()):
+        try:
+            declared = [parse_field(part) for part in env.split(",") if part.strip()]
+        except InputError as exc:
+            raise InputError(f"DOCSTORE_FIELDS: {exc}") from None
+    fields: dict[str, FieldKind] = {}
+    for name, kind in declared:
+        if fields.setdefault(name, kind) != kind:
+            raise InputError(f"field {name!r} is declared as {fields[name]} and as {kind}")
     return Options(
         url=url or None,
         data_dir=Path(data_dir).expanduser(),
@@ -164,62 +294,19 @@ def resolve_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Opt
         distance=given.get("distance", "l2"),
         algorithm=given.get("algorithm", "hnsw"),
         names_given="index" in given or "prefix" in given,
+        fields=tuple(fields.items()),
     )
-
-
-def _parse_line(data: object, *, dims: int, distance: Distance) -> Document:
-    if not isinstance(data, dict):
-        raise InputError(f"expected a JSON object, not {type(data).__name__}")
-    if unknown := sorted(set(data) - _FIELDS):
-        raise InputError(f"unknown field(s) {', '.join(map(repr, unknown))}")
-    for required in ("content", "genre"):
-        if required not in data:
-            raise InputError(f"missing field {required!r}")
-    doc = Document(**data)
-    try:
-        prepare_documents([doc], dims=dims, distance=distance)
-    except ValidationError as exc:
-        raise InputError(str(exc).removeprefix(f"document #{exc.position}: ")) from None
-    return doc
-
-
-def read_documents(
-    lines: Iterable[str | bytes], *, dims: int = DEFAULT_DIMS, distance: Distance = "l2"
-) -> list[Document]:
-    """Parse and validate JSON Lines documents; blank lines are skipped.
-
-    Each line is an object with ``content``, ``genre`` (a string or a list)
-    and optionally ``id``, ``metadata`` and ``embedding``.
-
-    Args:
-        lines: The lines (text or UTF-8 bytes).
-        dims: The index's dimensions, to check precomputed embeddings.
-        distance: The index's metric.
-
-    Returns:
-        The documents, in order; each passed the store's validation.
-
-    Raises:
-        InputError: The first invalid line, named by its 1-based number.
-    """
-    docs: list[Document] = []
-    for number, raw in enumerate(lines, start=1):
-        try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if text.strip():
-                data = json.loads(text.lstrip("\ufeff") if number == 1 else text)
-                docs.append(_parse_line(data, dims=dims, distance=distance))
-        except InputError as exc:
-            raise InputError(f"line {number}: {exc}") from None
-        except ValueError as exc:  # UnicodeDecodeError, json.JSONDecodeError
-            raise InputError(f"line {number}: not UTF-8 JSON: {exc}") from None
-    return docs
 
 
 def _hit_json(hit: Hit, *, metadata: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"id": hit.id, "content": hit.content, "genres": list(hit.genres)}
     out["distance"] = float(hit.distance)
-    return {**out, "metadata": hit.metadata} if metadata else out
+    if metadata:
+        out["metadata"] = hit.metadata
+    for name in ("similarity", "score"):
+        if (value := getattr(hit, name)) is not None:
+            out[name] = float(value)
+    return out
 
 
 def _served_url(data_dir: Path) -> str | None:
@@ -235,19 +322,15 @@ def _served_url(data_dir: Path) -> str | None:
 
 
 def _store_options(opts: Options, index: str, prefix: str) -> dict[str, Any]:
-    return {
-        "index": index,
-        "prefix": prefix,
-        "distance": opts.distance,
-        "algorithm": opts.algorithm,
-    }
+    return dict(index=index, prefix=prefix, distance=opts.distance, algorithm=opts.algorithm)
 
 
 @contextlib.contextmanager
 def _open_store(opts: Options) -> Iterator[DocumentStore]:
-    from redis_docstore.store import DocumentStore
+    from redis_docstore import DocumentStore
 
     kw = _store_options(opts, opts.index, opts.prefix)
+    kw["metadata_fields"] = dict(opts.fields)
     url = opts.url or _served_url(opts.data_dir)
     store = DocumentStore(url, **kw) if url else DocumentStore.embedded(opts.data_dir, **kw)
     with store:
@@ -255,43 +338,138 @@ def _open_store(opts: Options) -> Iterator[DocumentStore]:
 
 
 def _emit(out: IO[str], value: object, *, indent: int | None = None) -> None:
-    out.write(json.dumps(value, indent=indent) + "\n")
+    out.write(json.dumps(value, indent=indent, default=str) + "\n")
     out.flush()
 
 
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+# -- add -----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _bar(show: bool, total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
+    if not show:
+        yield None
+        return
+    with ProgressBar(sys.stderr, total, label=label) as bar:
+        bar.advance(0)  # shown at once, before the first (slow) chunk
+        yield bar.advance
+
+
 def cmd_add(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
-    """``docstore add FILE``: validate every line first, then write in chunks."""
-    try:
-        if args.file == "-":
-            docs = read_documents(getattr(sys.stdin, "buffer", sys.stdin), distance=opts.distance)
-        else:
-            with open(args.file, "rb") as fh:
-                docs = read_documents(fh, distance=opts.distance)
-    except OSError as exc:
-        raise InputError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-    except InputError as exc:
-        raise InputError(f"{'<stdin>' if args.file == '-' else args.file}, {exc}") from None
-    ids: list[str] = []
-    with _open_store(opts) as store:
-        for start in range(0, len(docs), ADD_CHUNK):
-            ids += store.add(docs[start : start + ADD_CHUNK])
-    _emit(out, {"added": len(ids), "ids": ids} if args.ids else {"added": len(ids)})
+    """``docstore add FILE...``: check every document (pass 1), then write in chunks (pass 2)."""
+    show = not (args.quiet or args.json) and (args.progress or sys.stderr.isatty())
+    written = WriteReport(ids=[] if args.ids else None)
+    with contextlib.ExitStack() as stack:
+        sources = open_sources(args.files, args.format, sys.stdin, stack)
+        with _bar(show, None, "checking") as progress:
+            check = check_sources(sources, distance=opts.distance, progress=progress)
+        if check.rejected and not args.skip_invalid:
+            _emit(out, add_summary(check, written, ids=args.ids))
+            if not args.json:
+                noun = "document is" if check.rejected == 1 else "documents are"
+                _say(*([] if args.quiet else human_summary(check)))
+                _say(
+                    f"docstore: error: {check.rejected} {noun} invalid; nothing was written "
+                    "(fix them, or pass --skip-invalid to add the valid ones)"
+                )
+            return 2
+        if check.documents:
+            try:
+                with _open_store(opts) as store, _bar(show, check.documents, "adding") as bar:
+                    written = write_sources(
+                        sources,
+                        store.load,
+                        batch_size=args.batch_size,
+                        distance=opts.distance,
+                        keep_ids=args.ids,
+                        progress=bar,
+                    )
+            except KeyboardInterrupt:
+                _say("docstore: interrupted; run the same command again to resume")
+                raise
+    _emit(out, add_summary(check, written, ids=args.ids))
+    if not (args.quiet or args.json):
+        _say(*human_summary(check, written))
     return 0
 
 
+# -- queries -------------------------------------------------------------------------------------
+
+
+def _filters(args: argparse.Namespace, opts: Options) -> dict[str, Any]:
+    fields: dict[str, FieldKind] = {"genre": "tag", "content": "text", **dict(opts.fields)}
+    return {
+        "genre": args.genre,
+        "genres_all": args.all_genres,
+        "exclude_genres": args.exclude_genre,
+        "where": parse_wheres(args.where or [], fields),
+    }
+
+
 def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
-    """``docstore search TEXT``: print the hits as a JSON list."""
+    """``docstore search TEXT``: print the hits as a JSON list (or, --explain, the query)."""
+    if args.require_text and args.text is None:
+        raise InputError("--require-text needs --text WORDS")
+    if args.fetch_k is not None and args.text is None and args.mmr_lambda is None:
+        raise InputError("--fetch-k applies to --text or --mmr searches")
+    kw: dict[str, Any] = {"k": args.k, "offset": args.offset, **_filters(args, opts)}
+    kw |= {name: vars(args)[name] for name in SEARCH_OPTIONS if vars(args)[name] is not None}
+    if args.require_text:
+        kw["text_mode"] = "require"
     with _open_store(opts) as store:
-        hits = store.search(args.text, k=args.k, genre=args.genre)
+        if args.explain:
+            _emit(out, {"command": store.explain(args.query, **kw)})
+            return 0
+        hits = store.search(args.query, **kw)
     _emit(out, [_hit_json(h) for h in hits], indent=2)
     return 0
 
 
 def cmd_count(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
-    """``docstore count``: print the number of documents."""
+    """``docstore count``: print the number of matching documents."""
+    filters = _filters(args, opts)
     with _open_store(opts) as store:
-        _emit(out, store.count(args.genre))
+        _emit(out, store.count(**filters))
     return 0
+
+
+def cmd_genres(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore genres``: print {genre: count} of the matching documents."""
+    filters = _filters(args, opts)
+    with _open_store(opts) as store:
+        _emit(out, store.genres(**filters), indent=2)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore export``: every matching document as JSON Lines, ordered by id."""
+    filters = _filters(args, opts)
+    embedding = not args.no_embeddings
+    with _open_store(opts) as store:
+        docs = store.iter_documents(**filters, batch_size=args.batch_size)
+        if args.output is None:
+            exported = write_jsonl(docs, out, embedding=embedding)
+        else:
+            exported = export_file(docs, Path(args.output), embedding=embedding)
+            _emit(out, {"exported": exported, "file": args.output})
+    if not args.quiet:
+        _say(f"exported {exported} documents" + (f" to {args.output}" if args.output else ""))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore info``: the index's schema, counts, memory and indexing failures."""
+    with _open_store(opts) as store:
+        _emit(out, store.info(), indent=2)
+    return 0
+
+
+# -- demo and serve ------------------------------------------------------------------------------
 
 
 def _demo_results(store: DocumentStore) -> dict[str, Any]:
@@ -398,9 +576,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-    opts = resolve_options(args, os.environ)
     out = sys.stdout
     try:
+        opts = resolve_options(args, os.environ)
         # Anything a library prints goes to stderr: stdout carries only our JSON.
         with contextlib.redirect_stdout(sys.stderr):
             command: Command = args.run
@@ -410,7 +588,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except DocstoreError as exc:
         print(f"docstore: error: {exc}", file=sys.stderr)
+        if isinstance(exc, SchemaMismatchError):
+            print(SCHEMA_HINT, file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away, e.g. `docstore export | head`
+        with contextlib.suppress(OSError, ValueError):  # no exception at exit's flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         return 130
 
