@@ -32,7 +32,7 @@ from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelet
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
 from redis_docstore.filters import FieldKind, Filter
-from redis_docstore.schema import Algorithm, Distance, build_schema
+from redis_docstore.schema import Algorithm, DataType, Distance, build_schema
 from redis_docstore.search import TextMode
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class AsyncDocumentStore(StoreBase):
         algorithm: Algorithm = "hnsw",
         embedder: Embedder | None = None,
         metadata_fields: Mapping[str, FieldKind] | None = None,
+        datatype: DataType = "float32",
         ef_runtime: int | None = None,
         overwrite: bool = False,
         index_timeout: float = 300.0,
@@ -75,6 +76,7 @@ class AsyncDocumentStore(StoreBase):
             algorithm=algorithm,
             embedder=embedder,
             metadata_fields=metadata_fields,
+            datatype=datatype,
             ef_runtime=ef_runtime,
             overwrite=overwrite,
             index_timeout=index_timeout,

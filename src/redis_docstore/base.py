@@ -8,13 +8,16 @@ options are checked in :mod:`redis_docstore.search`, model migration lives in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import orjson
 
 from redis_docstore.conditions import genre_filters
@@ -28,7 +31,13 @@ from redis_docstore.documents import (
     validate_id,
 )
 from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
-from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
+from redis_docstore.embeddings import (
+    DefaultEmbedder,
+    Embedder,
+    Vector,
+    VectorLike,
+    validate_vector,
+)
 from redis_docstore.errors import (
     DocumentNotFoundError,
     IndexingError,
@@ -62,6 +71,7 @@ from redis_docstore.query import (
 )
 from redis_docstore.schema import (
     Algorithm,
+    DataType,
     Distance,
     IndexSettings,
     existing_shape,
@@ -76,7 +86,9 @@ __all__ = ["LoadReport", "StoreBase", "default_embedder"]
 
 logger = logging.getLogger("redis_docstore")
 
-WRITE_BATCH = 500  # documents per MULTI/EXEC transaction
+WRITE_BATCH = 500  # documents per pipeline
+FILTER_CACHE_SIZE = 256  # rendered filter expressions kept per store
+EMBEDDING_CACHE_SIZE = 4096  # (model, text) -> vector, about 12 MB at 384 dims
 RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
 RETRY_MAX_DELAY = 1.0  # ... doubling up to this
 # Policies that may evict keys without a TTL, i.e. documents.
@@ -115,6 +127,7 @@ class StoreBase:
         algorithm: Algorithm = "hnsw",
         embedder: Embedder | None = None,
         metadata_fields: Mapping[str, FieldKind] | None = None,
+        datatype: DataType = "float32",
         ef_runtime: int | None = None,
         overwrite: bool = False,
         index_timeout: float = 300.0,
@@ -129,6 +142,7 @@ class StoreBase:
             distance=distance,
             algorithm=algorithm,
             metadata_fields=tuple((metadata_fields or {}).items()),
+            datatype=datatype,
         )
         if ef_runtime is not None:
             validate_k(ef_runtime, "ef_runtime")
@@ -136,6 +150,10 @@ class StoreBase:
         self.overwrite = overwrite
         self.index_timeout = index_timeout
         self.retry_timeout = retry_timeout
+        #: How many (model, text) embeddings to keep; 0 turns the cache off.
+        self.embedding_cache_size = EMBEDDING_CACHE_SIZE
+        self._filter_cache: dict[Any, str] = {}
+        self._embedding_cache: OrderedDict[tuple[str, str], Vector] = OrderedDict()
         self.allow_eviction = allow_eviction
         self._recovering = False
         # The prefix the user gave; documents of a re-embedded generation live
@@ -263,16 +281,33 @@ class StoreBase:
             metadata_fields=dict(s.metadata_fields),
         )
 
-    def _embed_flow(self, texts: Sequence[str]) -> Flow[list[list[float]]]:
+    def _embed_flow(self, texts: Sequence[str]) -> Flow[list[Vector]]:
+        """Embed texts, each distinct text once, through an LRU cache.
+
+        The cache is keyed by (model name, text), so a repeated query or a
+        re-added document costs no model work.
+        """
         if not texts:
             return []
-        vectors = yield Embed(texts)
-        if len(vectors) != len(texts):
-            raise InvalidEmbeddingError(
-                f"the embedder returned {len(vectors)} vectors for {len(texts)} texts"
-            )
-        s = self.settings
-        return [validate_vector(v, dims=s.dims, distance=s.distance) for v in vectors]
+        model = embedder_name(self.embedder)
+        cache = self._embedding_cache
+        found = {t: cache[(model, t)] for t in texts if (model, t) in cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            vectors = yield Embed(missing)
+            if len(vectors) != len(missing):
+                raise InvalidEmbeddingError(
+                    f"the embedder returned {len(vectors)} vectors for {len(missing)} texts"
+                )
+            s = self.settings
+            for text, vector in zip(missing, vectors, strict=True):
+                found[text] = validate_vector(vector, dims=s.dims, distance=s.distance)
+        for text in found:
+            cache[(model, text)] = found[text]
+            cache.move_to_end((model, text))
+        while len(cache) > self.embedding_cache_size:
+            cache.popitem(last=False)
+        return [found[t] for t in texts]
 
     def _load_flow(
         self, documents: Iterable[Document] | Document, *, skip_unchanged: bool
@@ -310,23 +345,39 @@ class StoreBase:
         )
 
     def _write_flow(self, records: Sequence[Record], vectors: Sequence[Any]) -> Flow[None]:
-        """Write in MULTI/EXEC batches; say which writes are confirmed if one fails."""
+        """Write in pipelined batches; say exactly which writes are confirmed if any fails.
+
+        Not MULTI/EXEC: each JSON.SET replaces one whole document atomically,
+        a transaction would block other clients for the whole batch's HNSW
+        inserts, and per-command replies tell which documents were written.
+        """
         s = self.settings
         confirmed: list[str] = []
         for start in range(0, len(records), WRITE_BATCH):
             batch = records[start : start + WRITE_BATCH]
             try:
-                yield Commands(
+                replies = yield Commands(
                     [
                         ("JSON.SET", s.key(r.id), "$", r.to_json(v))
                         for r, v in zip(batch, vectors[start : start + WRITE_BATCH], strict=True)
                     ],
                     "writing documents",
-                    transaction=True,
+                    allow_errors=True,
                 )
-            except StoreError as exc:
-                rest = [r.id for r in records[start:]]
-                raise _write_error(exc, confirmed, rest) from exc
+            except StoreError as exc:  # the connection, after retries
+                raise _write_error(exc, confirmed, [r.id for r in records[start:]]) from exc
+            failed = [
+                (r, e) for r, e in zip(batch, replies, strict=True) if isinstance(e, Exception)
+            ]
+            if failed:
+                ok = [
+                    r.id
+                    for r, e in zip(batch, replies, strict=True)
+                    if not isinstance(e, Exception)
+                ]
+                rest = [r.id for r, _ in failed] + [r.id for r in records[start + len(batch) :]]
+                error = translate(failed[0][1], "writing documents")
+                raise _write_error(error, confirmed + ok, rest) from failed[0][1]
             confirmed += [r.id for r in batch]
 
     def _indexing_failures_flow(self) -> Flow[int]:
@@ -393,7 +444,9 @@ class StoreBase:
         )
         if ok is None:
             raise DocumentNotFoundError(doc_id)
-        return replace(new, genre=list(record.genres), embedding=vector, metadata=record.metadata)
+        return replace(
+            new, genre=list(record.genres), embedding=vector.tolist(), metadata=record.metadata
+        )
 
     def _delete_ids_flow(self, ids: Iterable[str] | str) -> Flow[int]:
         if isinstance(ids, str):
@@ -428,6 +481,27 @@ class StoreBase:
         genres_all: Sequence[str] | None = None,
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
+    ) -> str:
+        # Rendering and escaping cost more than the search's own round trip
+        # would allow; the same filters come back again and again.
+        key = (_frozen(genre), _frozen(genres_all), _frozen(exclude_genres), where)
+        try:
+            return self._filter_cache[key]
+        except (KeyError, TypeError):  # TypeError: an unhashable argument
+            pass
+        expression = self._render_filters(genre, genres_all, exclude_genres, where)
+        with contextlib.suppress(TypeError):
+            if len(self._filter_cache) >= FILTER_CACHE_SIZE:
+                self._filter_cache.clear()
+            self._filter_cache[key] = expression
+        return expression
+
+    def _render_filters(
+        self,
+        genre: str | Sequence[str] | None,
+        genres_all: Sequence[str] | None,
+        exclude_genres: Sequence[str] | None,
+        where: Filter | None,
     ) -> str:
         if where is not None:
             if not isinstance(where, Filter):
@@ -532,9 +606,7 @@ class StoreBase:
             self.settings, expression=expression, default_ef_runtime=self.ef_runtime, **options
         )
 
-    def _query_vectors_flow(
-        self, queries: Sequence[str | Sequence[float]]
-    ) -> Flow[list[list[float]]]:
+    def _query_vectors_flow(self, queries: Sequence[str | VectorLike]) -> Flow[list[Vector]]:
         s = self.settings
         texts = []
         for query in queries:
@@ -612,7 +684,7 @@ class StoreBase:
         if isinstance(query, str):
             if not query.strip():
                 raise InvalidQueryError("the query text is empty")
-            vector = [1.0] * self.settings.dims  # shown as <n bytes>; no model work
+            vector = np.ones(self.settings.dims)  # shown as <n bytes>; no model work
         else:
             vector = validate_vector(
                 query, dims=self.settings.dims, distance=self.settings.distance
@@ -691,6 +763,11 @@ def _write_error(exc: StoreError, confirmed: list[str], rest: list[str]) -> Writ
         confirmed=confirmed,
         unconfirmed=rest,
     )
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a filter argument (lists become tuples)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _raw(expression: str) -> Filter | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from redis_docstore.embeddings import validate_vector
+from redis_docstore.embeddings import Vector, VectorLike, validate_vector
 from redis_docstore.errors import InvalidDocumentError, ValidationError
 from redis_docstore.filters import FieldKind
 from redis_docstore.genres import normalize_genres
@@ -102,9 +102,9 @@ class Record:
     content: str
     genres: tuple[str, ...]
     metadata: dict[str, Any]
-    embedding: list[float] | None
+    embedding: Vector | None
 
-    def to_json(self, embedding: Sequence[float]) -> bytes:
+    def to_json(self, embedding: VectorLike) -> bytes:
         """Serialize the stored JSON object with the given embedding."""
         return orjson.dumps(
             {

@@ -10,18 +10,25 @@ and the unit tests start fast.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
 
 from redis_docstore.errors import InvalidEmbeddingError
 
 if TYPE_CHECKING:
     from redis_docstore.schema import Distance
 
-__all__ = ["DefaultEmbedder", "Embedder", "validate_vector"]
+__all__ = ["DefaultEmbedder", "Embedder", "Vector", "VectorLike", "validate_vector"]
+
+#: A validated vector: 1-d float64.
+Vector: TypeAlias = npt.NDArray[np.float64]
+#: What callers may pass as a vector.
+VectorLike: TypeAlias = Sequence[float] | npt.NDArray[Any]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_DIMS = 384
@@ -106,8 +113,8 @@ def validate_vector(
     dims: int,
     distance: Distance,
     position: int | None = None,
-) -> list[float]:
-    """Check a vector against an index and return it as a list of floats.
+) -> Vector:
+    """Check a vector against an index and return it as a float64 array.
 
     Args:
         vector: A sequence of numbers (list, tuple or 1-d numpy array).
@@ -116,7 +123,8 @@ def validate_vector(
         position: The document's position in its batch, for the message.
 
     Returns:
-        The values as Python floats.
+        The values, as a 1-d float64 numpy array (a new one, or the input
+        array itself when it already is one).
 
     Raises:
         InvalidEmbeddingError: Not a sequence, wrong length, an element that is
@@ -129,17 +137,19 @@ def validate_vector(
             f"an embedding must be a sequence of numbers, not {type(vector).__name__}",
             position=position,
         )
-    values = _as_floats(vector, position)
+    values = _as_array(vector, position)
     if len(values) != dims:
         raise InvalidEmbeddingError(
             f"embedding has {len(values)} values, the index expects {dims}", position=position
         )
-    for i, x in enumerate(values):
-        if not math.isfinite(x) or abs(x) > FLOAT32_MAX:
-            raise InvalidEmbeddingError(
-                f"embedding value #{i} is {x!r}: not a finite float32", position=position
-            )
-    if distance == "cosine" and not any(values):
+    bad = ~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InvalidEmbeddingError(
+            f"embedding value #{i} is {float(values[i])!r}: not a finite float32",
+            position=position,
+        )
+    if distance == "cosine" and not values.any():
         raise InvalidEmbeddingError(
             "an all-zero embedding has no direction, so COSINE distance is undefined",
             position=position,
@@ -147,7 +157,7 @@ def validate_vector(
     return values
 
 
-def _as_floats(vector: Any, position: int | None) -> list[float]:
+def _as_array(vector: Any, position: int | None) -> Vector:
     numpy_dtype = getattr(vector, "dtype", None)
     if numpy_dtype is not None:
         if getattr(vector, "ndim", 1) != 1 or numpy_dtype.kind not in "fiu":
@@ -156,7 +166,11 @@ def _as_floats(vector: Any, position: int | None) -> list[float]:
                 f"with shape {getattr(vector, 'shape', '?')}",
                 position=position,
             )
-        return [float(x) for x in vector.tolist()]
+        return np.asarray(vector, dtype=np.float64)
+    # The common case, a list of Python floats (what embedders return), in one
+    # pass; anything else element by element, to name what is wrong.
+    if all(type(x) is float for x in vector):
+        return np.array(vector, dtype=np.float64)
     values = []
     for i, x in enumerate(vector):
         # bool is an int subclass; True is not a coordinate.
@@ -173,4 +187,4 @@ def _as_floats(vector: Any, position: int | None) -> list[float]:
             raise InvalidEmbeddingError(
                 f"embedding value #{i} is {x!r}: not a finite float32", position=position
             ) from None
-    return values
+    return np.array(values, dtype=np.float64)

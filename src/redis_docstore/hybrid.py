@@ -90,9 +90,10 @@ import orjson
 from redisvl.utils.stopwords import get_stopwords
 
 from redis_docstore.documents import Hit
+from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
 from redis_docstore.query import DISTANCE_ALIAS, check_complete, validate_k
-from redis_docstore.schema import CONTENT_FIELD, EMBEDDING_FIELD, Distance
+from redis_docstore.schema import CONTENT_FIELD, EMBEDDING_FIELD, DataType, Distance
 
 __all__ = [
     "HYBRID_SCORE_ALIAS",
@@ -196,7 +197,7 @@ def _validate_filter(filter_expression: object) -> str:
     return filter_expression.strip()
 
 
-def _vector_bytes(vector: Sequence[float]) -> bytes:
+def _vector_bytes(vector: VectorLike, datatype: DataType = "float32") -> bytes:
     try:
         array = np.asarray(vector, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -205,7 +206,7 @@ def _vector_bytes(vector: Sequence[float]) -> bytes:
         raise InvalidQueryError("the query vector must be a non-empty sequence of numbers")
     if not np.isfinite(array).all() or (np.abs(array) > np.finfo(np.float32).max).any():
         raise InvalidQueryError("the query vector must hold finite float32 values")
-    return array.astype("<f4").tobytes()
+    return array.astype("<f2" if datatype == "float16" else "<f4").tobytes()
 
 
 def build_hybrid_query_string(
@@ -263,7 +264,7 @@ def text_score_expression() -> str:
 
 def build_hybrid_command(
     index: str,
-    vector: Sequence[float],
+    vector: VectorLike,
     text: str,
     *,
     k: int,
@@ -272,6 +273,7 @@ def build_hybrid_command(
     alpha: float = 0.7,
     require_text: bool = False,
     candidates: int | None = None,
+    datatype: DataType = "float32",
 ) -> list[Any]:
     """Build the ``FT.AGGREGATE`` command of a hybrid (vector + words) search.
 
@@ -292,6 +294,7 @@ def build_hybrid_command(
         candidates: How many nearest documents to score (KNN), at least
             ``k``; the words can only lift a document from among them.
             Defaults to ``k``.
+        datatype: The index's vector type (``"float32"`` or ``"float16"``).
 
     Returns:
         The arguments for ``client.execute_command(*args)``, from
@@ -308,7 +311,7 @@ def build_hybrid_command(
     distance = _validate_distance(distance)
     filter_expression = _validate_filter(filter_expression)
     words = query_words(text)
-    blob = _vector_bytes(vector)
+    blob = _vector_bytes(vector, datatype)
     query = build_hybrid_query_string(
         words, k=pool, filter_expression=filter_expression, require_text=bool(require_text)
     )

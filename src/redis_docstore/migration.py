@@ -103,7 +103,15 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
             metadata_fields=dict(new.metadata_fields),
         )
         yield Commands(
-            [("JSON.SET", new.key(r.id), "$", r.to_json(r.embedding or [])) for r in records],
+            [
+                (
+                    "JSON.SET",
+                    new.key(r.id),
+                    "$",
+                    r.to_json(r.embedding if r.embedding is not None else []),
+                )
+                for r in records
+            ],
             "writing re-embedded documents",
             transaction=True,
         )

@@ -31,6 +31,7 @@ from redis_docstore.genres import GENRE_FIELD, GENRE_SEPARATOR
 
 __all__ = [
     "Algorithm",
+    "DataType",
     "Distance",
     "IndexSettings",
     "build_schema",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 Distance = Literal["l2", "cosine", "ip"]
+DataType = Literal["float32", "float16"]
 Algorithm = Literal["hnsw", "flat"]
 
 CONTENT_FIELD = "content"
@@ -69,6 +71,9 @@ class IndexSettings:
             ``(name, kind)`` pairs; kind is ``"tag"`` (exact strings),
             ``"numeric"`` or ``"text"`` (full-text). Each is indexed at
             ``$.metadata.<name>``.
+        datatype: The vector type in the index: ``"float32"`` (default) or
+            ``"float16"`` (half the vector index memory, slightly less precise
+            distances). The JSON documents keep full floats either way.
     """
 
     name: str
@@ -77,6 +82,7 @@ class IndexSettings:
     distance: Distance = "l2"
     algorithm: Algorithm = "hnsw"
     metadata_fields: tuple[tuple[str, FieldKind], ...] = ()
+    datatype: DataType = "float32"
 
     def __post_init__(self) -> None:
         for label, value in (("index name", self.name), ("prefix", self.prefix)):
@@ -91,6 +97,10 @@ class IndexSettings:
         if self.algorithm not in get_args(Algorithm):
             raise ValidationError(
                 f"algorithm must be one of {get_args(Algorithm)}, not {self.algorithm!r}"
+            )
+        if self.datatype not in get_args(DataType):
+            raise ValidationError(
+                f"datatype must be one of {get_args(DataType)}, not {self.datatype!r}"
             )
         if isinstance(self.dims, bool) or not isinstance(self.dims, int) or self.dims <= 0:
             raise ValidationError(f"dims must be a positive integer, not {self.dims!r}")
@@ -159,7 +169,7 @@ def build_schema(settings: IndexSettings) -> IndexSchema:
                         "algorithm": settings.algorithm,
                         "dims": settings.dims,
                         "distance_metric": settings.distance,
-                        "datatype": "float32",
+                        "datatype": settings.datatype,
                     },
                 },
             ],
@@ -205,7 +215,7 @@ def expected_shape(settings: IndexSettings) -> Shape:
             "algorithm": settings.algorithm.upper(),
             "dims": settings.dims,
             "distance": settings.distance.upper(),
-            "datatype": "FLOAT32",
+            "datatype": settings.datatype.upper(),
         },
     }
 

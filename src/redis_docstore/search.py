@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis_docstore.documents import Hit
+from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
 from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply
 from redis_docstore.query import (
@@ -47,7 +48,7 @@ class SearchSpec:
     ef_runtime: int | None = None
     exact: bool = False
 
-    def command(self, vector: Sequence[float]) -> tuple[Any, ...]:
+    def command(self, vector: VectorLike) -> tuple[Any, ...]:
         s = self.settings
         if self.text is not None:
             return tuple(
@@ -61,6 +62,7 @@ class SearchSpec:
                     alpha=self.alpha,
                     require_text=self.require_text,
                     candidates=self.fetch_k,
+                    datatype=s.datatype,
                 )
             )
         if self.max_distance is not None:
@@ -71,6 +73,7 @@ class SearchSpec:
                 k=self.k,
                 offset=self.offset,
                 filter_expression=self.expression,
+                datatype=s.datatype,
             )
         return knn_command(
             s.name,
@@ -81,9 +84,10 @@ class SearchSpec:
             ef_runtime=None if self.exact else self.ef_runtime,
             hybrid_policy="ADHOC_BF" if self.exact else None,
             with_embeddings=self.mmr_lambda is not None,
+            datatype=s.datatype,
         )
 
-    def parse(self, reply: Mapping[Any, Any], vector: Sequence[float]) -> list[Hit]:
+    def parse(self, reply: Mapping[Any, Any], vector: VectorLike) -> list[Hit]:
         s = self.settings
         if self.text is not None:
             return parse_hybrid_reply(reply, key_prefix=s.key_prefix, distance=s.distance)

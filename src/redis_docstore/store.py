@@ -36,7 +36,7 @@ from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelet
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
 from redis_docstore.filters import FieldKind, Filter
-from redis_docstore.schema import Algorithm, Distance, build_schema
+from redis_docstore.schema import Algorithm, DataType, Distance, build_schema
 from redis_docstore.search import TextMode
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class DocumentStore(StoreBase):
         metadata_fields: Metadata keys to index for filtering, e.g.
             ``{"author": "tag", "year": "numeric", "summary": "text"}``;
             other metadata is stored and returned but not filterable.
+        datatype: The index's vector type, ``"float32"`` or ``"float16"``
+            (half the vector index memory; documents keep full floats).
         ef_runtime: HNSW search breadth for every query (``None``: Redis'
             default of 10); a search's own ``ef_runtime`` overrides it.
         overwrite: If an index of that name exists with another schema, drop
@@ -95,6 +97,7 @@ class DocumentStore(StoreBase):
         algorithm: Algorithm = "hnsw",
         embedder: Embedder | None = None,
         metadata_fields: Mapping[str, FieldKind] | None = None,
+        datatype: DataType = "float32",
         ef_runtime: int | None = None,
         overwrite: bool = False,
         index_timeout: float = 300.0,
@@ -108,6 +111,7 @@ class DocumentStore(StoreBase):
             algorithm=algorithm,
             embedder=embedder,
             metadata_fields=metadata_fields,
+            datatype=datatype,
             ef_runtime=ef_runtime,
             overwrite=overwrite,
             index_timeout=index_timeout,
@@ -307,8 +311,9 @@ class DocumentStore(StoreBase):
         """Add or replace documents (an upsert by id).
 
         Every document is validated first; if one is invalid nothing is
-        written. Documents without an embedding are embedded in one batch.
-        Writes go in MULTI/EXEC transactions of up to 500 documents.
+        written. Documents without an embedding are embedded in one batch
+        (texts seen recently come from an LRU cache). Writes go in pipelines
+        of 500 documents.
 
         Args:
             documents: The documents (or one document).

@@ -197,8 +197,12 @@ def test_undeclared_and_mistyped_fields_are_errors(api: Any, library: list[Docum
 # -- distance threshold, similarity, paging ------------------------------------------
 
 
-def test_max_distance_is_a_range_query(api: Any, library: list[Document], embedder: Any) -> None:
-    query = "a detective solves a murder"
+@pytest.mark.parametrize(
+    "query", ["a detective solves a murder", "a dragon guarding its treasure"]
+)
+def test_max_distance_is_a_range_query(
+    api: Any, library: list[Document], embedder: Any, query: str
+) -> None:
     q = np.array(embedder.embed_many([query])[0], dtype=np.float32)
     vectors = np.array([d.embedding for d in library], dtype=np.float32)
     distances = ((vectors - q) ** 2).sum(axis=1)

@@ -49,7 +49,7 @@ def test_record_keeps_genres_metadata_and_embedding() -> None:
     )
     assert record.id == "my-id"
     assert record.genres == ("a", "b")
-    assert record.embedding == [1.0, 2.0, 3.0]
+    assert record.embedding is not None and record.embedding.tolist() == [1.0, 2.0, 3.0]
     assert record.metadata == {"n": 1, "nested": {"l": [1, None, "x"]}}
     stored = orjson.loads(record.to_json([1.0, 2.0, 3.0]))
     assert stored == {

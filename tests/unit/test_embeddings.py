@@ -10,10 +10,12 @@ from redis_docstore.errors import InvalidEmbeddingError
 
 
 def check(vector: object, *, dims: int = 3, distance: str = "l2") -> list[float]:
-    return validate_vector(vector, dims=dims, distance=distance)  # type: ignore[arg-type]
+    checked = validate_vector(vector, dims=dims, distance=distance)  # type: ignore[arg-type]
+    assert checked.dtype == np.float64 and checked.ndim == 1
+    return checked.tolist()  # type: ignore[no-any-return]
 
 
-def test_valid_vectors_become_float_lists() -> None:
+def test_valid_vectors_become_float64_arrays() -> None:
     assert check([1, 2.5, -3]) == [1.0, 2.5, -3.0]
     assert check((0.0, 0.0, 1e-3)) == [0.0, 0.0, 1e-3]
     assert check(np.array([1, 2, 3], dtype=np.float32)) == [1.0, 2.0, 3.0]
