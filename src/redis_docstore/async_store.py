@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +33,7 @@ from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelet
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
 from redis_docstore.filters import FieldKind, Filter
+from redis_docstore.query import validate_k
 from redis_docstore.schema import Algorithm, DataType, Distance, build_schema
 from redis_docstore.search import TextMode
 
@@ -139,17 +141,19 @@ class AsyncDocumentStore(StoreBase):
         raise TypeError(f"unknown effect {effect!r}")
 
     async def _send(self, effect: Commands) -> list[Any]:
-        delay, waited = RETRY_FIRST_DELAY, 0.0
+        deadline = time.monotonic() + self.retry_timeout
+        delay = RETRY_FIRST_DELAY
         while True:
             try:
                 return await self._send_once(effect)
             except StoreConnectionError:
                 # A store that never reached its server fails at once (a wrong
-                # URL); one that did rides out a restart or a dropped connection.
-                if not (effect.idempotent and self._ready) or waited >= self.retry_timeout:
+                # URL); one that did rides out a restart or a dropped connection,
+                # for retry_timeout seconds in all.
+                retry = effect.idempotent and self._ready and not self._recovering
+                if not retry or time.monotonic() + delay > deadline:
                     raise
             await asyncio.sleep(delay)
-            waited += delay
             delay = min(2 * delay, RETRY_MAX_DELAY)
             await self._recover()
 
@@ -339,6 +343,7 @@ class AsyncDocumentStore(StoreBase):
         expression = self._filter_expression(
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
         )
+        validate_k(batch_size, "batch_size")
 
         async def pages() -> AsyncIterator[Document]:
             cursor: int | None = None

@@ -181,7 +181,7 @@ class StoreBase:
             raise translate(meta_reply, f"reading the meta data of {s.name!r}")
         meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
         if meta.get("prefix") and meta["prefix"] != s.prefix:
-            self.settings = s = replace(s, prefix=meta["prefix"])
+            self.settings = s = replace(s, prefix=meta["prefix"], generation=True)
         if isinstance(info, Exception):
             if not is_missing_index(info):
                 raise translate(info, f"reading index {s.name!r}")
@@ -197,7 +197,15 @@ class StoreBase:
         if differences and not overwrite:
             raise SchemaMismatchError(s.name, differences)
         if info is None or differences:
-            yield CreateIndex(s, overwrite=info is not None)
+            try:
+                yield CreateIndex(s, overwrite=info is not None)
+            except StoreError as exc:
+                if info is not None or "already exists" not in str(exc).lower():
+                    raise
+                # Another client created it between our FT.INFO and FT.CREATE:
+                # check that one as if it had been there all along.
+                yield from self._create_flow(overwrite)
+                return
         if not meta or differences:
             yield Commands(
                 [
@@ -266,7 +274,7 @@ class StoreBase:
         if delete_documents:
             yield ScanDelete(s.key_prefix + "*")
             yield Commands([("UNLINK", meta_key(self._base_prefix))], "deleting meta data")
-            self.settings = replace(s, prefix=self._base_prefix)
+            self.settings = replace(s, prefix=self._base_prefix, generation=False)
         self._ready = False
 
     # -- writes ------------------------------------------------------------------
@@ -742,7 +750,8 @@ class StoreBase:
 
 def _write_error(exc: StoreError, confirmed: list[str], rest: list[str]) -> WriteError:
     sample = ", ".join(map(repr, rest[:5])) + (" ..." if len(rest) > 5 else "")
-    if "OOM" in str(exc):
+    message = str(exc)
+    if "OOM" in message or "maxmemory" in message:
         return StoreFullError(
             f"Redis is out of memory (maxmemory, noeviction): {len(confirmed)} document(s) "
             f"written, {len(rest)} not written ({sample}). Reads still work.",

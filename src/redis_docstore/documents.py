@@ -176,9 +176,21 @@ def _validate_content(content: object, position: int | None) -> str:
     return content
 
 
+def _check_text(text: str, where: str, position: int | None) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidDocumentError(
+            f"{where}: not valid text (a lone surrogate)", position=position
+        ) from None
+
+
 def _check_json_value(value: object, where: str, position: int | None) -> None:
     """Reject what would not come back from Redis exactly as it went in."""
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        _check_text(value, where, position)
+        return
+    if value is None or isinstance(value, bool | int):
         if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 63:
             raise InvalidDocumentError(f"{where}: integer out of 64-bit range", position=position)
         return
@@ -192,6 +204,7 @@ def _check_json_value(value: object, where: str, position: int | None) -> None:
                 raise InvalidDocumentError(
                     f"{where}: keys must be strings, not {type(key).__name__}", position=position
                 )
+            _check_text(key, f"{where} key", position)
             _check_json_value(item, f"{where}.{key}", position)
         return
     if isinstance(value, list):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
@@ -33,6 +34,9 @@ VectorLike: TypeAlias = Sequence[float] | npt.NDArray[Any]
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_DIMS = 384
 FLOAT32_MAX = 3.4028234663852886e38
+# RedisJSON prints float32's very largest values a hair above FLOAT32_MAX,
+# which would make them unusable after a round trip: keep a margin.
+FLOAT32_LIMIT = FLOAT32_MAX * (1 - 1e-9)
 
 
 @runtime_checkable
@@ -132,7 +136,11 @@ def validate_vector(
             that is NaN, infinite or beyond float32's range, or an all-zero
             vector under COSINE.
     """
-    if isinstance(vector, str | bytes) or not hasattr(vector, "__len__"):
+    if (
+        isinstance(vector, str | bytes | Mapping | AbstractSet)
+        or not hasattr(vector, "__len__")
+        or not hasattr(vector, "__getitem__")
+    ):
         raise InvalidEmbeddingError(
             f"an embedding must be a sequence of numbers, not {type(vector).__name__}",
             position=position,
@@ -142,7 +150,7 @@ def validate_vector(
         raise InvalidEmbeddingError(
             f"embedding has {len(values)} values, the index expects {dims}", position=position
         )
-    bad = ~np.isfinite(values) | (np.abs(values) > FLOAT32_MAX)
+    bad = ~np.isfinite(values) | (np.abs(values) > FLOAT32_LIMIT)
     if bad.any():
         i = int(np.argmax(bad))
         raise InvalidEmbeddingError(

@@ -20,6 +20,7 @@ __all__ = ["GENRE_FIELD", "GENRE_SEPARATOR", "normalize_genres", "validate_genre
 
 GENRE_FIELD = "genre"
 GENRE_SEPARATOR = "\x1f"
+MAX_GENRE_BYTES = 1024
 
 
 def validate_genre(genre: object) -> str:
@@ -33,7 +34,8 @@ def validate_genre(genre: object) -> str:
 
     Raises:
         InvalidGenreError: Not a string, empty, with leading or trailing
-            whitespace, or holding a control character.
+            whitespace, holding a control character or a lone surrogate, or
+            longer than 1024 bytes in UTF-8.
     """
     if not isinstance(genre, str):
         raise InvalidGenreError(f"a genre must be a string, not {type(genre).__name__}")
@@ -43,6 +45,15 @@ def validate_genre(genre: object) -> str:
         raise InvalidGenreError(f"genre {genre!r} has leading or trailing whitespace")
     if any(unicodedata.category(c) == "Cc" for c in genre):
         raise InvalidGenreError(f"genre {genre!r} contains a control character")
+    try:
+        size = len(genre.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidGenreError(f"genre {genre!r} is not valid text (a lone surrogate)") from None
+    if size > MAX_GENRE_BYTES:
+        # RediSearch stores longer tags, but they never match a query.
+        raise InvalidGenreError(
+            f"genre is {size} bytes long; at most {MAX_GENRE_BYTES} (UTF-8) are allowed"
+        )
     return genre
 
 

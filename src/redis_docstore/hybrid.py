@@ -158,6 +158,10 @@ def query_words(text: str) -> list[str]:
         raise InvalidQueryError(f"query text must be a string, not {type(text).__name__}")
     if not text.strip():
         raise InvalidQueryError("query text must not be empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQueryError("query text is not valid text (a lone surrogate)") from None
     words: dict[str, None] = {}
     for token in _SEPARATORS.split(text):
         word = token.lower()

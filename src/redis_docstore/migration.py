@@ -75,6 +75,7 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
     new = replace(
         old,
         prefix=f"{store._base_prefix}.v{generation}",
+        generation=True,
         dims=embedder.dims,
     )
     new_physical = f"{old.name}.v{generation}"

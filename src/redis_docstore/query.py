@@ -168,7 +168,7 @@ def knn_command(
 
 @functools.lru_cache(maxsize=256)
 def _range_template(
-    index: str, max_distance: float, k: int, offset: int, filter_expression: str
+    index: str, max_distance: float, k: int, offset: int, filter_expression: str, hnsw: bool
 ) -> tuple[tuple[Any, ...], int]:
     query = VectorRangeQuery(
         vector=_VECTOR_SLOT,
@@ -181,8 +181,9 @@ def _range_template(
         dialect=DIALECT,
         # HNSW's range search explores up to radius * (1 + epsilon); Redis'
         # 0.01 missed every in-range document of some queries on a 300-document
-        # index, 0.1 found them all; 0.5 leaves a margin.
-        epsilon=RANGE_EPSILON,
+        # index, 0.1 found them all; 0.5 leaves a margin. FLAT is exact and
+        # refuses the option.
+        epsilon=RANGE_EPSILON if hnsw else None,
     )
     query.paging(offset, k)
     return _template(index, query)
@@ -197,6 +198,7 @@ def range_command(
     offset: int = 0,
     filter_expression: str = "*",
     datatype: DataType = "float32",
+    hnsw: bool = True,
 ) -> tuple[Any, ...]:
     """``FT.SEARCH`` for documents within ``max_distance``, nearest first.
 
@@ -208,17 +210,25 @@ def range_command(
         offset: How many of the nearest to skip.
         filter_expression: A RediSearch filter; ``"*"`` for all documents.
         datatype: The index's vector type.
+        hnsw: Whether the index is HNSW (its range search gets a wider epsilon).
 
     Returns:
         The command's arguments.
     """
-    template = _range_template(index, max_distance, k, offset, filter_expression)
+    template = _range_template(index, max_distance, k, offset, filter_expression, hnsw)
     return _with_vector(template, vector_bytes(vector, datatype))
 
 
 def count_command(index: str, filter_expression: str = "*") -> tuple[Any, ...]:
-    """``FT.SEARCH`` that only counts the documents matching a filter."""
-    return ("FT.SEARCH", index, filter_expression, "LIMIT", 0, 0, "DIALECT", DIALECT)
+    """``FT.SEARCH`` that only counts the documents matching a filter.
+
+    ``LIMIT 0 1`` rather than ``LIMIT 0 0``: RediSearch 2.10 leaves the
+    timeout warning out of a ``LIMIT 0 0`` reply, so a partial count would
+    pass for complete.
+    """
+    return (
+        "FT.SEARCH", index, filter_expression, "NOCONTENT", "LIMIT", 0, 1, "DIALECT", DIALECT,
+    )  # fmt: skip
 
 
 def search_ids_command(index: str, filter_expression: str, *, limit: int) -> tuple[Any, ...]:

@@ -52,6 +52,7 @@ KEY_SEPARATOR = ":"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_GENERATION_RE = re.compile(r"\.v[0-9]+$")
 RESERVED_FIELDS = frozenset({CONTENT_FIELD, GENRE_FIELD, EMBEDDING_FIELD, "id"})
 _REDISVL_TYPES: dict[str, str] = {"tag": "tag", "numeric": "numeric", "text": "text"}
 
@@ -83,12 +84,19 @@ class IndexSettings:
     algorithm: Algorithm = "hnsw"
     metadata_fields: tuple[tuple[str, FieldKind], ...] = ()
     datatype: DataType = "float32"
+    #: Set by reembed() for the settings of a generation (``<prefix>.v<n>``).
+    generation: bool = False
 
     def __post_init__(self) -> None:
         for label, value in (("index name", self.name), ("prefix", self.prefix)):
             if not isinstance(value, str) or not _NAME_RE.match(value):
                 raise ValidationError(
                     f"{label} {value!r} must be non-empty letters, digits, '_', '-' or '.'"
+                )
+            if not self.generation and _GENERATION_RE.search(value):
+                raise ValidationError(
+                    f"{label} {value!r} ends like a re-embedded generation ('.v<n>'), "
+                    "which reembed() reserves; choose another name"
                 )
         if self.distance not in get_args(Distance):
             raise ValidationError(

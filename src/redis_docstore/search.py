@@ -74,6 +74,7 @@ class SearchSpec:
                 offset=self.offset,
                 filter_expression=self.expression,
                 datatype=s.datatype,
+                hnsw=s.algorithm == "hnsw",
             )
         return knn_command(
             s.name,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal
+from urllib.parse import quote
 
 import redis
 from redis.backoff import NoBackoff
@@ -63,6 +64,7 @@ AppendFsync = Literal["always", "everysec", "no"]
 REQUIRED_MODULES: frozenset[str] = frozenset({"search", "ReJSON"})
 LOG_NAME = "redis.log"
 LOCK_NAME = ".docstore.lock"
+PASSWORD_CONFIG = ".docstore-auth.conf"  # mode 0600, deleted once the server is up
 _PORT_ATTEMPTS = 3  # a free port can be taken between free_port() and the server's bind
 _STOP_GRACE = 5.0  # seconds to wait after SHUTDOWN, then after SIGTERM
 
@@ -119,6 +121,7 @@ def build_server_args(
     persistent: bool,
     appendfsync: AppendFsync = "everysec",
     extra_args: Sequence[str] = (),
+    config_file: Path | None = None,
 ) -> list[str]:
     """Build the ``redis-server`` argv; the log goes to stdout (the caller captures it).
 
@@ -129,11 +132,16 @@ def build_server_args(
         persistent: Persist with an append-only file (else persist nothing).
         appendfsync: The AOF fsync policy, when persistent.
         extra_args: Appended last, so they override the options before them.
+        config_file: A config file to read first (it holds the password, which
+            must not appear in the process list).
 
     Returns:
         The argv list, starting with the executable.
     """
-    args = [str(binaries.redis_server), "--port", str(port), "--bind", "127.0.0.1"]
+    args = [str(binaries.redis_server)]
+    if config_file is not None:
+        args.append(str(config_file))
+    args += ["--port", str(port), "--bind", "127.0.0.1"]
     args += ["--protected-mode", "yes", "--daemonize", "no", "--dir", str(data_dir)]
     args += ["--save", "", "--appendonly", "yes" if persistent else "no"]
     if persistent:
@@ -174,6 +182,9 @@ class EmbeddedServer:
             acknowledged write in a crash).
         startup_timeout: Seconds to wait for the server to be ready.
         extra_args: Extra ``redis-server`` arguments, appended last.
+        password: Require this password (``requirepass``). It reaches the server
+            through a 0600 config file deleted once it is up, never the process
+            list; :attr:`url` includes it.
     """
 
     def __init__(
@@ -184,8 +195,10 @@ class EmbeddedServer:
         appendfsync: AppendFsync = "everysec",
         startup_timeout: float = 30.0,
         extra_args: Sequence[str] = (),
+        password: str | None = None,
     ) -> None:
         self.persistent: bool = data_dir is not None
+        self._password = password
         self.port: int | None = None  # the port in use, from start() until stop()
         self._dir = Path(data_dir).resolve() if data_dir is not None else None
         self._owns_dir = False  # a temporary directory exists that stop() must remove
@@ -217,6 +230,8 @@ class EmbeddedServer:
         """
         if self.port is None:
             raise ServerError("the server is not started")
+        if self._password is not None:
+            return f"redis://:{quote(self._password, safe='')}@127.0.0.1:{self.port}"
         return f"redis://127.0.0.1:{self.port}"
 
     @property
@@ -264,6 +279,7 @@ class EmbeddedServer:
         log_path = self.data_dir / LOG_NAME
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed by _terminate()
         offset = self._log.tell()
+        config = self._write_password_config()
         args = build_server_args(
             binaries,
             port=port,
@@ -271,6 +287,7 @@ class EmbeddedServer:
             persistent=self.persistent,
             appendfsync=self._appendfsync,
             extra_args=self._extra_args,
+            config_file=config,
         )
         self._proc = subprocess.Popen(
             args,
@@ -284,19 +301,33 @@ class EmbeddedServer:
         try:
             self._wait_ready(log_path, offset)
         except ServerStartError:
+            if config is not None:
+                config.unlink(missing_ok=True)
             lost_port = "Address already in use" in tail(log_path, 1000, offset=offset)
             if not (may_retry and lost_port and self._fixed_port is None):
                 raise
             self._terminate()
             return False
+        if config is not None:
+            config.unlink(missing_ok=True)  # read at start-up; no password left on disk
         return True
+
+    def _write_password_config(self) -> Path | None:
+        if self._password is None:
+            return None
+        path = self.data_dir / PASSWORD_CONFIG
+        escaped = self._password.replace("\\", "\\\\").replace('"', '\\"')
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f'requirepass "{escaped}"\n')
+        return path
 
     def _wait_ready(self, log_path: Path, offset: int) -> None:
         proc, port = self._proc, self.port
         assert proc is not None
         assert port is not None
         deadline = time.monotonic() + self._startup_timeout
-        with contextlib.closing(_client(port, timeout=0.5)) as client:
+        with contextlib.closing(_client(port, timeout=0.5, password=self._password)) as client:
             while (code := proc.poll()) is None:
                 try:
                     if client.info("server")["process_id"] != proc.pid:
@@ -367,7 +398,7 @@ class EmbeddedServer:
         if proc is not None and proc.poll() is None and self.port is not None:
             with (
                 contextlib.suppress(redis.RedisError),
-                contextlib.closing(_client(self.port)) as c,
+                contextlib.closing(_client(self.port, password=self._password)) as c,
             ):
                 if c.info("server")["process_id"] == proc.pid:  # never another server
                     c.shutdown(nosave=not self.persistent)
@@ -425,11 +456,12 @@ class EmbeddedServer:
         return f"<EmbeddedServer {state} port={self.port} pid={self.pid} dir={self._dir}>"
 
 
-def _client(port: int, timeout: float = 2.0) -> redis.Redis:
+def _client(port: int, timeout: float = 2.0, password: str | None = None) -> redis.Redis:
     """A client that fails fast: redis-py's default retries would delay start and stop."""
     return redis.Redis(
         host="127.0.0.1",
         port=port,
+        password=password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
