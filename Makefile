@@ -40,3 +40,22 @@ demo: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The benchmark suite (bench/README.md): its extra packages (chromadb, matplotlib) are
+# installed only here, with their own stamp keyed on pyproject.toml, never for `make test`.
+BENCH_STAMP := $(VENV)/.bench-installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: bench-install bench-quick
+
+bench-install: $(BENCH_STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	rm -f $(VENV)/.bench-installed-*
+	touch $@
+
+bench: bench-install
+	$(PY) -m bench --readme README.md
+
+bench-quick: bench-install
+	$(PY) -m bench --quick

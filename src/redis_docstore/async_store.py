@@ -20,7 +20,13 @@ import redis.asyncio
 import redis.exceptions
 from redisvl.index import AsyncSearchIndex
 
-from redis_docstore.base import RETRY_FIRST_DELAY, RETRY_MAX_DELAY, LoadReport, StoreBase
+from redis_docstore.base import (
+    DEFAULT_EF_RUNTIME,
+    RETRY_FIRST_DELAY,
+    RETRY_MAX_DELAY,
+    LoadReport,
+    StoreBase,
+)
 from redis_docstore.connection import (
     ASYNC_NO_RETRY,
     CLIENT_OPTIONS,
@@ -65,7 +71,7 @@ class AsyncDocumentStore(StoreBase):
         embedder: Embedder | None = None,
         metadata_fields: Mapping[str, FieldKind] | None = None,
         datatype: DataType = "float32",
-        ef_runtime: int | None = None,
+        ef_runtime: int | None = DEFAULT_EF_RUNTIME,
         overwrite: bool = False,
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,

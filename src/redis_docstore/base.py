@@ -88,6 +88,10 @@ __all__ = ["LoadReport", "StoreBase", "default_embedder"]
 logger = logging.getLogger("redis_docstore")
 
 WRITE_BATCH = 500  # documents per pipeline
+# HNSW search breadth of every query unless told otherwise. Redis' own default
+# (10) gave recall@10 of 0.96 on 5k clustered documents and 0.64 on 100k; 100
+# gave 1.000 and 0.994 for about +0.1-0.3 ms (bench/, README).
+DEFAULT_EF_RUNTIME = 100
 FILTER_CACHE_SIZE = 256  # rendered filter expressions kept per store
 EMBEDDING_CACHE_SIZE = 4096  # (model, text) -> vector, about 12 MB at 384 dims
 RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
@@ -129,7 +133,7 @@ class StoreBase:
         embedder: Embedder | None = None,
         metadata_fields: Mapping[str, FieldKind] | None = None,
         datatype: DataType = "float32",
-        ef_runtime: int | None = None,
+        ef_runtime: int | None = DEFAULT_EF_RUNTIME,
         overwrite: bool = False,
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,
@@ -635,7 +639,8 @@ class StoreBase:
     ) -> Flow[list[list[Hit]]]:
         vectors = yield from self._query_vectors_flow(queries)
         yield from self._ensure_flow()
-        spec = replace(spec, settings=self.settings)
+        if spec.settings is not self.settings:  # the first use read the meta hash
+            spec = replace(spec, settings=self.settings)
         replies = yield Commands([spec.command(v) for v in vectors], "searching")
         results = [spec.parse(reply, v) for reply, v in zip(replies, vectors, strict=True)]
         short = [i for i, hits in enumerate(results) if spec.may_be_incomplete(hits)]

