@@ -35,7 +35,16 @@ from redis_docstore.connection import (
     redis_errors,
 )
 from redis_docstore.documents import Document, Hit
-from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
+from redis_docstore.effects import (
+    Collect,
+    Commands,
+    CreateIndex,
+    Embed,
+    Flow,
+    ScanDelete,
+    Sleep,
+    Submit,
+)
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
 from redis_docstore.filters import FieldKind, Filter
@@ -144,6 +153,10 @@ class AsyncDocumentStore(StoreBase):
             return None
         if isinstance(effect, ScanDelete):
             return await self._scan_delete(effect.pattern, effect.keep)
+        if isinstance(effect, Submit):
+            return asyncio.ensure_future(self._send(effect.commands))
+        if isinstance(effect, Collect):
+            return await effect.ticket
         raise TypeError(f"unknown effect {effect!r}")
 
     async def _send(self, effect: Commands) -> list[Any]:

@@ -31,7 +31,16 @@ from redis_docstore.documents import (
     prepare_documents,
     validate_id,
 )
-from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
+from redis_docstore.effects import (
+    Collect,
+    Commands,
+    CreateIndex,
+    Embed,
+    Flow,
+    ScanDelete,
+    Sleep,
+    Submit,
+)
 from redis_docstore.embeddings import (
     DefaultEmbedder,
     Embedder,
@@ -40,6 +49,7 @@ from redis_docstore.embeddings import (
     validate_vector,
 )
 from redis_docstore.errors import (
+    DocstoreError,
     DocumentNotFoundError,
     IndexingError,
     IndexNotReadyError,
@@ -341,13 +351,9 @@ class StoreBase:
             unchanged = {r.id for r, raw in zip(todo, stored, strict=True) if _same(r, raw)}
             todo = [r for r in todo if r.id not in unchanged]
         last = {r.id for r in todo}
-        computed = iter(
-            (yield from self._embed_flow([r.content for r in todo if r.embedding is None]))
-        )
-        vectors = [r.embedding if r.embedding is not None else next(computed) for r in todo]
         if todo:
             failures = yield from self._indexing_failures_flow()
-            yield from self._write_flow(todo, vectors)
+            yield from self._write_flow(todo)
             yield from self._check_indexed_flow(failures, [r.id for r in todo])
         ids = [r.id for r in records]
         return LoadReport(
@@ -356,41 +362,59 @@ class StoreBase:
             unchanged=[i for i in dict.fromkeys(ids) if i in unchanged],
         )
 
-    def _write_flow(self, records: Sequence[Record], vectors: Sequence[Any]) -> Flow[None]:
-        """Write in pipelined batches; say exactly which writes are confirmed if any fails.
+    def _write_flow(self, records: Sequence[Record]) -> Flow[None]:
+        """Embed and write in batches, the model's work overlapping Redis' work.
 
-        Not MULTI/EXEC: each JSON.SET replaces one whole document atomically,
-        a transaction would block other clients for the whole batch's HNSW
-        inserts, and per-command replies tell which documents were written.
+        Batch n+1 is embedded while batch n is being written (one pipeline in
+        flight, submitted in the background). Not MULTI/EXEC: each JSON.SET
+        replaces one whole document atomically, a transaction would block other
+        clients for a whole batch of HNSW inserts, and per-command replies tell
+        exactly which documents were written if anything fails.
         """
         s = self.settings
         confirmed: list[str] = []
-        for start in range(0, len(records), WRITE_BATCH):
-            batch = records[start : start + WRITE_BATCH]
-            try:
-                replies = yield Commands(
-                    [
-                        ("JSON.SET", s.key(r.id), "$", r.to_json(v))
-                        for r, v in zip(batch, vectors[start : start + WRITE_BATCH], strict=True)
-                    ],
-                    "writing documents",
-                    allow_errors=True,
-                )
-            except StoreError as exc:  # the connection, after retries
-                raise _write_error(exc, confirmed, [r.id for r in records[start:]]) from exc
-            failed = [
-                (r, e) for r, e in zip(batch, replies, strict=True) if isinstance(e, Exception)
-            ]
-            if failed:
-                ok = [
-                    r.id
-                    for r, e in zip(batch, replies, strict=True)
-                    if not isinstance(e, Exception)
+        in_flight: list[tuple[Sequence[Record], Any]] = []
+        batches = [records[i : i + WRITE_BATCH] for i in range(0, len(records), WRITE_BATCH)]
+        try:
+            for batch in batches:
+                missing = [r.content for r in batch if r.embedding is None]
+                computed = iter((yield from self._embed_flow(missing)))
+                commands = [
+                    (
+                        "JSON.SET",
+                        s.key(r.id),
+                        "$",
+                        r.to_json(r.embedding if r.embedding is not None else next(computed)),
+                    )
+                    for r in batch
                 ]
-                rest = [r.id for r, _ in failed] + [r.id for r in records[start + len(batch) :]]
-                error = translate(failed[0][1], "writing documents")
-                raise _write_error(error, confirmed + ok, rest) from failed[0][1]
-            confirmed += [r.id for r in batch]
+                ticket = yield Submit(Commands(commands, "writing documents", allow_errors=True))
+                in_flight.append((batch, ticket))
+                if len(in_flight) > 1:
+                    confirmed += yield from self._collect_flow(*in_flight.pop(0))
+            while in_flight:
+                confirmed += yield from self._collect_flow(*in_flight.pop(0))
+        except (StoreError, ValidationError) as exc:
+            written = confirmed + list(getattr(exc, "confirmed", ()))
+            if isinstance(exc, ValidationError) and not (written or in_flight):
+                raise  # e.g. the embedder failed on the first batch: nothing written
+            # Whatever was in flight may or may not have landed: unconfirmed.
+            for _batch, ticket in in_flight:
+                with contextlib.suppress(StoreError):
+                    yield Collect(ticket)
+            done = set(written)
+            rest = [r.id for r in records if r.id not in done]
+            raise _write_error(exc, written, rest) from exc
+
+    def _collect_flow(self, batch: Sequence[Record], ticket: Any) -> Flow[list[str]]:
+        """Wait for one submitted batch; the ids it wrote, or a WriteError."""
+        replies = yield Collect(ticket)
+        ok = [r.id for r, e in zip(batch, replies, strict=True) if not isinstance(e, Exception)]
+        failed = [e for e in replies if isinstance(e, Exception)]
+        if failed:
+            error = translate(failed[0], "writing documents")
+            raise _write_error(error, ok, [r.id for r in batch if r.id not in ok])
+        return ok
 
     def _indexing_failures_flow(self) -> Flow[int]:
         (info,) = yield Commands([("FT.INFO", self.settings.name)], "reading index statistics")
@@ -753,7 +777,7 @@ class StoreBase:
         return reembed_flow(self, embedder, batch_size=batch_size)
 
 
-def _write_error(exc: StoreError, confirmed: list[str], rest: list[str]) -> WriteError:
+def _write_error(exc: DocstoreError, confirmed: list[str], rest: list[str]) -> WriteError:
     sample = ", ".join(map(repr, rest[:5])) + (" ..." if len(rest) > 5 else "")
     message = str(exc)
     if "OOM" in message or "maxmemory" in message:
@@ -771,6 +795,8 @@ def _write_error(exc: StoreError, confirmed: list[str], rest: list[str]) -> Writ
             confirmed=confirmed,
             unconfirmed=rest,
         )
+    if isinstance(exc, WriteError):
+        return type(exc)(str(exc), confirmed=confirmed, unconfirmed=rest)
     return WriteError(
         f"writing failed: {len(confirmed)} document(s) confirmed, {len(rest)} not "
         f"({sample}). Cause: {exc}",

@@ -25,7 +25,17 @@ from typing import Any, TypeVar
 from redis_docstore.embeddings import Embedder
 from redis_docstore.schema import IndexSettings
 
-__all__ = ["Commands", "CreateIndex", "Effect", "Embed", "Flow", "ScanDelete", "Sleep"]
+__all__ = [
+    "Collect",
+    "Commands",
+    "CreateIndex",
+    "Effect",
+    "Embed",
+    "Flow",
+    "ScanDelete",
+    "Sleep",
+    "Submit",
+]
 
 T = TypeVar("T")
 
@@ -93,5 +103,22 @@ class ScanDelete:
     keep: frozenset[str] = frozenset()
 
 
-Effect = Commands | Embed | Sleep | CreateIndex | ScanDelete
+@dataclass(frozen=True, slots=True)
+class Submit:
+    """Start sending ``commands`` without waiting; the result is a ticket.
+
+    Lets a flow embed the next batch while this one is being written.
+    """
+
+    commands: Commands
+
+
+@dataclass(frozen=True, slots=True)
+class Collect:
+    """Wait for a :class:`Submit` ticket; the result is its replies (or its error)."""
+
+    ticket: Any
+
+
+Effect = Commands | Embed | Sleep | CreateIndex | ScanDelete | Submit | Collect
 Flow = Generator[Effect, Any, T]

@@ -82,7 +82,8 @@ class SearchSpec:
             k=self.k if self.fetch_k is None else self.fetch_k,
             offset=self.offset,
             filter_expression=self.expression,
-            ef_runtime=None if self.exact else self.ef_runtime,
+            # FLAT indexes refuse EF_RUNTIME; an exact re-run needs none.
+            ef_runtime=None if self.exact or s.algorithm != "hnsw" else self.ef_runtime,
             hybrid_policy="ADHOC_BF" if self.exact else None,
             with_embeddings=self.mmr_lambda is not None,
             datatype=s.datatype,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,7 +34,16 @@ from redis_docstore.connection import (
     redis_errors,
 )
 from redis_docstore.documents import Document, Hit
-from redis_docstore.effects import Commands, CreateIndex, Embed, Flow, ScanDelete, Sleep
+from redis_docstore.effects import (
+    Collect,
+    Commands,
+    CreateIndex,
+    Embed,
+    Flow,
+    ScanDelete,
+    Sleep,
+    Submit,
+)
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
 from redis_docstore.filters import FieldKind, Filter
@@ -125,6 +135,7 @@ class DocumentStore(StoreBase):
         self._url = url
         self._client: redis.Redis = redis.Redis.from_url(url, retry=NO_RETRY, **CLIENT_OPTIONS)
         self._server: EmbeddedServer | None = None
+        self._writer: ThreadPoolExecutor | None = None  # background writes (Submit)
 
     @classmethod
     def embedded(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> DocumentStore:
@@ -185,6 +196,12 @@ class DocumentStore(StoreBase):
             return None
         if isinstance(effect, ScanDelete):
             return self._scan_delete(effect.pattern, effect.keep)
+        if isinstance(effect, Submit):
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="docstore-writer")
+            return self._writer.submit(self._send, effect.commands)
+        if isinstance(effect, Collect):
+            return effect.ticket.result()
         raise TypeError(f"unknown effect {effect!r}")
 
     def _send(self, effect: Commands) -> list[Any]:
@@ -282,6 +299,9 @@ class DocumentStore(StoreBase):
 
     def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
         self._client.close()
         if self._server is not None:
             self._server.stop()
