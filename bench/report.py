@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import FILTERS
+from redis_docstore.base import DEFAULT_EF_RUNTIME
 
 __all__ = ["Paths", "markdown", "targets", "write"]
 
@@ -286,12 +287,16 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
                 ("store: the library's own part, paired, both after a model call, <= 0.2 ms",
                  after <= 0.2, f"{after:+.3f} ms")
             )  # fmt: skip
-    if "store" in queries:
-        recalls = {f: queries["store"][f]["recall"] for f in FILTERS}
+    sweep = results.get("ef_sweep", {})
+    default = str(DEFAULT_EF_RUNTIME)
+    if default in sweep:
+        # The comparison tables run the store at the baselines' EF (10); its own
+        # default is the sweep's row for DEFAULT_EF_RUNTIME.
+        recalls = {f: sweep[default][f]["recall"] for f in FILTERS}
         shown = ", ".join(f"{f} {r:.3f}" for f, r in recalls.items())
         out.append(
-            ("store: recall@10 >= 0.99 at defaults", all(r >= 0.99 for r in recalls.values()),
-             shown)
+            (f"store: recall@10 >= 0.99 at defaults (ef_runtime {default})",
+             all(r >= 0.99 for r in recalls.values()), shown)
         )  # fmt: skip
     return out
 

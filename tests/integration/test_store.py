@@ -468,3 +468,35 @@ def test_load_keeps_the_last_version_of_a_repeated_id(tiny_store: DocumentStore)
     assert report.written == ["x"] and report.unchanged == []
     doc = tiny_store.get("x")
     assert doc is not None and doc.content == "new"
+
+
+def test_documents_redis_cannot_index_are_reported(
+    tiny_store: DocumentStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety net behind validation: a document Redis stores but does not index
+    (here a wrong-length vector, let through by a deliberately broken check) is an
+    IndexingError naming it, never a silent gap in search results."""
+    import numpy as np
+
+    from redis_docstore import IndexingError
+    from redis_docstore import documents as documents_module
+
+    tiny_store.add([Document(content="fine", genre="g", id="ok")])
+    real = documents_module.validate_vector
+
+    def lenient(vector: object, **kwargs: object) -> object:
+        if kwargs.get("position") == 1:
+            return np.ones(3)  # one value short: RediSearch refuses to index it
+        return real(vector, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(documents_module, "validate_vector", lenient)
+    with pytest.raises(IndexingError, match="could not index") as info:
+        tiny_store.add(
+            [
+                Document(content="good", genre="g", id="a", embedding=[1.0, 0.0, 0.0, 1.0]),
+                Document(content="bad", genre="g", id="b", embedding=[1.0, 0.0, 0.0, 1.0]),
+            ]
+        )
+    assert info.value.ids == ["b"]
+    assert tiny_store.get("b") is not None  # stored ...
+    assert tiny_store.count() == 2  # ... but only "ok" and "a" are searchable
