@@ -104,7 +104,16 @@ class DefaultEmbedder:
         if not texts:
             return []
         vectorizer = self._load()
-        vectors: list[list[float]] = vectorizer.embed_many(list(texts), batch_size=self.batch_size)
+        # redisvl hands the model chunks of batch_size texts in input order, so
+        # a chunk pads every text to its longest one. Sorted by length, chunks
+        # are even: 1.4x the texts/s on real text, the same vectors (bench/embeddings).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        ordered: list[list[float]] = vectorizer.embed_many(
+            [texts[i] for i in order], batch_size=self.batch_size
+        )
+        vectors: list[list[float]] = [[]] * len(texts)
+        for position, vector in zip(order, ordered, strict=True):
+            vectors[position] = vector
         return vectors
 
     def __repr__(self) -> str:
