@@ -92,7 +92,13 @@ from redisvl.utils.stopwords import get_stopwords
 from redis_docstore.documents import Hit
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
-from redis_docstore.query import DISTANCE_ALIAS, check_complete, validate_k
+from redis_docstore.query import (
+    DISTANCE_ALIAS,
+    check_complete,
+    similarity,
+    validate_k,
+    vector_bytes,
+)
 from redis_docstore.schema import CONTENT_FIELD, EMBEDDING_FIELD, DataType, Distance
 
 __all__ = [
@@ -210,7 +216,7 @@ def _vector_bytes(vector: VectorLike, datatype: DataType = "float32") -> bytes:
         raise InvalidQueryError("the query vector must be a non-empty sequence of numbers")
     if not np.isfinite(array).all() or (np.abs(array) > np.finfo(np.float32).max).any():
         raise InvalidQueryError("the query vector must hold finite float32 values")
-    return array.astype("<f2" if datatype == "float16" else "<f4").tobytes()
+    return vector_bytes(array, datatype)
 
 
 def build_hybrid_query_string(
@@ -364,15 +370,13 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _cosine_similarity(distance: float) -> float:
-    return min(1.0, max(0.0, 1.0 - distance / 2.0))
-
-
 def _get(mapping: Mapping[Any, Any], key: str) -> Any:
     return mapping.get(key, mapping.get(key.encode()))
 
 
-def parse_hybrid_reply(reply: Mapping[Any, Any], *, key_prefix: str, distance: str) -> list[Hit]:
+def parse_hybrid_reply(
+    reply: Mapping[Any, Any], *, key_prefix: str, distance: Distance
+) -> list[Hit]:
     """Turn the RESP3 reply of a :func:`build_hybrid_command` into hits.
 
     Args:
@@ -401,7 +405,7 @@ def parse_hybrid_reply(reply: Mapping[Any, Any], *, key_prefix: str, distance: s
                 genres=tuple(orjson.loads(genres)) if genres else (),
                 distance=dist,
                 metadata=orjson.loads(metadata) if metadata else {},
-                similarity=_cosine_similarity(dist) if distance == "cosine" else None,
+                similarity=similarity(dist, distance),
                 score=float(_text(attrs[HYBRID_SCORE_ALIAS])),
             )
         )

@@ -341,7 +341,6 @@ def parse_search_reply(
     check_complete(reply)
     # The hot path of every search: plain loops and local names, no helpers.
     cut = len(key_prefix)
-    cosine = distance == "cosine"
     loads = orjson.loads
     hits = []
     for result in reply.get("results", ()):
@@ -356,7 +355,7 @@ def parse_search_reply(
                 tuple(loads(genres)) if genres else (),
                 dist,
                 loads(metadata) if metadata else {},
-                min(1.0, max(0.0, 1.0 - dist / 2.0)) if cosine else None,
+                similarity(dist, distance),
             )
         )
     return hits
