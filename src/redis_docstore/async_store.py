@@ -10,6 +10,7 @@ arguments and semantics of its sync twin; see there for the details.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -31,8 +32,10 @@ from redis_docstore.connection import (
     ASYNC_NO_RETRY,
     CLIENT_OPTIONS,
     execute,
+    finish_replies,
     redact_url,
     redis_errors,
+    translate,
 )
 from redis_docstore.documents import Document, Hit
 from redis_docstore.effects import (
@@ -41,6 +44,7 @@ from redis_docstore.effects import (
     CreateIndex,
     Embed,
     Flow,
+    RespProtocol,
     ScanDelete,
     Sleep,
     Submit,
@@ -59,6 +63,14 @@ __all__ = ["AsyncDocumentStore"]
 
 T = TypeVar("T")
 SCAN_BATCH = 1000
+
+
+async def _read_reply(connection: Any) -> Any:
+    """The next reply; an error reply as its exception object (pipeline style)."""
+    try:
+        return await connection.read_response()
+    except redis.exceptions.ResponseError as exc:
+        return exc
 
 
 class AsyncDocumentStore(StoreBase):
@@ -104,6 +116,9 @@ class AsyncDocumentStore(StoreBase):
         self._client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
             url, retry=ASYNC_NO_RETRY, **CLIENT_OPTIONS
         )
+        # As DocumentStore: RESP3, RESP2 for searches, connections kept.
+        self._clients: dict[RespProtocol, redis.asyncio.Redis] = {3: self._client}
+        self._idle: dict[RespProtocol, list[Any]] = {2: [], 3: []}
         self._server: EmbeddedServer | None = None
 
     @classmethod
@@ -189,19 +204,46 @@ class AsyncDocumentStore(StoreBase):
 
     async def _send_once(self, effect: Commands) -> list[Any]:
         commands = effect.commands
-        with redis_errors(effect.action):
-            if len(commands) == 1 and not effect.transaction:
-                try:
-                    return [await execute(self._client, *commands[0])]
-                except redis.exceptions.ResponseError as exc:
-                    if effect.allow_errors:
-                        return [exc]
-                    raise
-            pipe = self._client.pipeline(transaction=effect.transaction)
-            for command in commands:
-                execute(pipe, *command)
-            replies: list[Any] = await pipe.execute(raise_on_error=not effect.allow_errors)
-            return replies
+        if effect.transaction:
+            with redis_errors(effect.action):
+                pipe = self._client.pipeline(transaction=True)
+                for command in commands:
+                    execute(pipe, *command)
+                replies: list[Any] = await pipe.execute(raise_on_error=not effect.allow_errors)
+                return replies
+        # One round trip on a connection of our own (see DocumentStore._send_once).
+        protocol = effect.protocol
+        try:
+            connection = await self._checkout(protocol)
+            try:
+                await connection.send_packed_command(connection.pack_commands(commands))
+                replies = [await _read_reply(connection) for _ in commands]
+            except BaseException:
+                await connection.disconnect(nowait=True)  # never reuse a half-read one
+                raise
+            finally:
+                self._idle[protocol].append(connection)
+            callbacks: Any = self._clients[protocol].response_callbacks
+            replies = finish_replies(
+                commands, replies, callbacks, allow_errors=effect.allow_errors
+            )
+            # redis.asyncio callbacks may be coroutines, as its client allows.
+            return [await r if inspect.isawaitable(r) else r for r in replies]
+        except redis.exceptions.RedisError as exc:
+            raise translate(exc, effect.action) from exc
+
+    async def _checkout(self, protocol: RespProtocol) -> Any:  # a redis-py Connection
+        try:
+            return self._idle[protocol].pop()
+        except IndexError:
+            pass
+        if protocol not in self._clients:
+            options = {**CLIENT_OPTIONS, "protocol": protocol}
+            self._clients[protocol] = redis.asyncio.Redis.from_url(
+                self._url, retry=ASYNC_NO_RETRY, **options
+            )
+        pool = self._clients[protocol].connection_pool
+        return await pool.get_connection()  # type: ignore[no-untyped-call]
 
     async def _scan_delete(self, pattern: str, keep: frozenset[str]) -> int:
         deleted = 0
@@ -230,7 +272,9 @@ class AsyncDocumentStore(StoreBase):
 
     async def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
-        await self._client.aclose()
+        self._idle = {2: [], 3: []}
+        for client in self._clients.values():
+            await client.aclose()  # disconnects our connections too (checked out of its pool)
         if self._server is not None:
             self._server.stop()
             self._server = None

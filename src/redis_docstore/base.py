@@ -531,7 +531,9 @@ class StoreBase:
         yield from self._ensure_flow()
         if spec.settings is not self.settings:  # the first use read the meta hash
             spec = replace(spec, settings=self.settings)
-        replies = yield Commands([spec.command(v) for v in vectors], "searching")
+        replies = yield Commands(
+            [spec.command(v) for v in vectors], "searching", protocol=spec.protocol
+        )
         results = [spec.parse(reply, v) for reply, v in zip(replies, vectors, strict=True)]
         short = [i for i, hits in enumerate(results) if spec.may_be_incomplete(hits)]
         if short:
@@ -546,7 +548,9 @@ class StoreBase:
             if redo:
                 exact = replace(spec, exact=True)
                 replies = yield Commands(
-                    [exact.command(vectors[i]) for i in redo], "searching exactly"
+                    [exact.command(vectors[i]) for i in redo],
+                    "searching exactly",
+                    protocol=exact.protocol,
                 )
                 for i, reply in zip(redo, replies, strict=True):
                     results[i] = exact.parse(reply, vectors[i])

@@ -66,9 +66,12 @@ class Document:
         return (self.genre,) if isinstance(self.genre, str) else tuple(self.genre)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Hit:
-    """One search result.
+    """One search result: a plain record (the store keeps no reference to it).
+
+    Not frozen: every search builds ``k`` of these, and a frozen dataclass
+    pays ``object.__setattr__`` per field, 4x the cost of a plain one.
 
     Attributes:
         id: The document's id (without the key prefix).

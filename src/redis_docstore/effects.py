@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from redis_docstore.embeddings import Embedder
 from redis_docstore.schema import IndexSettings
@@ -32,12 +32,14 @@ __all__ = [
     "Effect",
     "Embed",
     "Flow",
+    "RespProtocol",
     "ScanDelete",
     "Sleep",
     "Submit",
 ]
 
 T = TypeVar("T")
+RespProtocol = Literal[2, 3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,9 @@ class Commands:
         idempotent: Sending them twice does no harm, so the store may resend
             them after a connection error (every command of ours but the
             alias switch of ``reembed``).
+        protocol: 3 (RESP3) by default: its replies carry the warnings that
+            mark partial results. 2 for searches that cannot be partial
+            (``TIMEOUT 0``): RESP2 replies cost ~30 us less to make and read.
     """
 
     commands: Sequence[tuple[Any, ...]]
@@ -60,6 +65,7 @@ class Commands:
     transaction: bool = False
     allow_errors: bool = False
     idempotent: bool = True
+    protocol: RespProtocol = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,16 @@ def validate_vector(
             vector under COSINE.
     """
     if (
+        type(vector) is np.ndarray
+        and vector.dtype == np.float32
+        and vector.shape == (dims,)
+        and np.isfinite(vector).all()
+        and (distance != "cosine" or vector.any())
+    ):
+        # What models return and searches pass: a finite float32 array needs
+        # no other check (the slow path below names what is wrong otherwise).
+        return vector.astype(np.float64)
+    if (
         isinstance(vector, str | bytes | Mapping | AbstractSet)
         or not hasattr(vector, "__len__")
         or not hasattr(vector, "__getitem__")

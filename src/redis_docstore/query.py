@@ -3,7 +3,9 @@
 Every builder returns the complete argument tuple of one Redis command
 (``("FT.SEARCH", index, ...)``), so the sync and the async store send the same
 bytes, a pipeline can carry many of them, and ``explain`` can show them.
-Every parser takes a RESP3 reply (redis-py ``protocol=3``), with str or bytes.
+Parsers take RESP3 replies (redis-py ``protocol=3``), with str or bytes; the
+KNN and range searches, which cannot be partial (``TIMEOUT 0``), are sent and
+parsed as RESP2, which is cheaper to produce and to read.
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ def _with_vector(template: tuple[tuple[Any, ...], int], blob: bytes) -> tuple[An
 
 
 def _template(index: str, query: VectorQuery | VectorRangeQuery) -> tuple[tuple[Any, ...], int]:
+    # No time limit: a query cut by the server's TIMEOUT answers with a partial
+    # list (ON_TIMEOUT RETURN, the default) that only a RESP3 warning reveals.
+    # Without one, every reply is complete and RESP2 can carry it.
+    query.timeout(0)
     args = _command(index, query, query.params)
     return args, next(i for i, arg in enumerate(args) if arg is _VECTOR_SLOT)
 
@@ -319,14 +325,11 @@ def similarity(distance: float, metric: Distance) -> float | None:
     return min(1.0, max(0.0, 1.0 - distance / 2.0))
 
 
-def parse_search_reply(
-    reply: Mapping[Any, Any], *, key_prefix: str, distance: Distance = "l2"
-) -> list[Hit]:
+def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2") -> list[Hit]:
     """Turn an ``FT.SEARCH`` KNN or range reply into hits, in reply order.
 
     Args:
-        reply: The RESP3 reply (str keys and values, as the stores' clients
-            give; bytes are decoded first).
+        reply: The RESP2 list or RESP3 map (str or bytes).
         key_prefix: The store's key prefix (``doc:``), stripped from keys.
         distance: The index's metric, for ``Hit.similarity``.
 
@@ -334,23 +337,19 @@ def parse_search_reply(
         The hits, with ``distance`` as a float.
 
     Raises:
-        IncompleteResultsError: Redis marked the reply as partial.
+        IncompleteResultsError: Redis marked the (RESP3) reply as partial.
     """
-    if b"results" in reply:
-        reply = _decoded(reply)
-    check_complete(reply)
     # The hot path of every search: plain loops and local names, no helpers.
     cut = len(key_prefix)
     loads = orjson.loads
     hits = []
-    for result in reply.get("results", ()):
-        attrs = result["extra_attributes"]
+    for key, attrs in _results(reply):
         dist = float(attrs[DISTANCE_ALIAS])
         genres = attrs.get("$.genre")
         metadata = attrs.get("$.metadata")
         hits.append(
             Hit(
-                result["id"][cut:],
+                key[cut:],
                 attrs.get("$.content", ""),
                 tuple(loads(genres)) if genres else (),
                 dist,
@@ -361,6 +360,22 @@ def parse_search_reply(
     return hits
 
 
+def _results(reply: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(key, returned fields) of each result of an ``FT.SEARCH`` reply."""
+    if isinstance(reply, list):  # RESP2: [total, key, [field, value, ...], ...]
+        if len(reply) > 1 and isinstance(reply[1], bytes):
+            reply = _decoded(reply)
+        return [
+            (reply[i], dict(zip(fields, fields)))  # noqa: B905 - pairs of one iterator
+            for i in range(1, len(reply), 2)
+            for fields in (iter(reply[i + 1]),)
+        ]
+    if b"results" in reply:
+        reply = _decoded(reply)
+    check_complete(reply)
+    return [(result["id"], result["extra_attributes"]) for result in reply.get("results", ())]
+
+
 def _decoded(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {_text(k): _decoded(v) for k, v in value.items()}
@@ -369,12 +384,9 @@ def _decoded(value: Any) -> Any:
     return _text(value) if isinstance(value, bytes) else value
 
 
-def returned_embeddings(reply: Mapping[Any, Any]) -> list[list[float]]:
+def returned_embeddings(reply: Any) -> list[list[float]]:
     """The ``$.embedding`` of each result of a reply (``with_embeddings=True``)."""
-    return [
-        orjson.loads(_get(_get(result, "extra_attributes"), EMBEDDING_PATH))
-        for result in _get(reply, "results", [])
-    ]
+    return [orjson.loads(attrs[EMBEDDING_PATH]) for _, attrs in _results(reply)]
 
 
 def total_results(reply: Mapping[Any, Any]) -> int:

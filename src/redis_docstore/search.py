@@ -7,11 +7,12 @@ query vector and parses the reply; the stores' search flows send them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis_docstore.documents import Hit
+from redis_docstore.effects import RespProtocol
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
 from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply
@@ -47,6 +48,13 @@ class SearchSpec:
     fetch_k: int | None = None
     ef_runtime: int | None = None
     exact: bool = False
+
+    @property
+    def protocol(self) -> RespProtocol:
+        """RESP2 for KNN and range searches (``TIMEOUT 0``: never partial);
+        RESP3 for hybrid ``FT.AGGREGATE`` searches, whose partial replies only
+        its warnings reveal."""
+        return 3 if self.text is not None else 2
 
     def command(self, vector: VectorLike) -> tuple[Any, ...]:
         s = self.settings
@@ -89,7 +97,7 @@ class SearchSpec:
             datatype=s.datatype,
         )
 
-    def parse(self, reply: Mapping[Any, Any], vector: VectorLike) -> list[Hit]:
+    def parse(self, reply: Any, vector: VectorLike) -> list[Hit]:
         s = self.settings
         if self.text is not None:
             return parse_hybrid_reply(reply, key_prefix=s.key_prefix, distance=s.distance)

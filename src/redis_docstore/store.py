@@ -30,8 +30,10 @@ from redis_docstore.connection import (
     CLIENT_OPTIONS,
     NO_RETRY,
     execute,
+    finish_replies,
     redact_url,
     redis_errors,
+    translate,
 )
 from redis_docstore.documents import Document, Hit
 from redis_docstore.effects import (
@@ -40,6 +42,7 @@ from redis_docstore.effects import (
     CreateIndex,
     Embed,
     Flow,
+    RespProtocol,
     ScanDelete,
     Sleep,
     Submit,
@@ -58,6 +61,14 @@ __all__ = ["DocumentStore", "default_embedder", "redact_url"]
 
 T = TypeVar("T")
 SCAN_BATCH = 1000
+
+
+def _read_reply(connection: Any) -> Any:
+    """The next reply; an error reply as its exception object (pipeline style)."""
+    try:
+        return connection.read_response()
+    except redis.exceptions.ResponseError as exc:
+        return exc
 
 
 class DocumentStore(StoreBase):
@@ -134,6 +145,11 @@ class DocumentStore(StoreBase):
         )
         self._url = url
         self._client: redis.Redis = redis.Redis.from_url(url, retry=NO_RETRY, **CLIENT_OPTIONS)
+        # RESP3 for everything; RESP2, opened on first use, for searches.
+        self._clients: dict[RespProtocol, redis.Redis] = {3: self._client}
+        # Connections taken from the pools once and kept (see _send_once).
+        self._idle: dict[RespProtocol, list[Any]] = {2: [], 3: []}
+        self._pid = os.getpid()
         self._server: EmbeddedServer | None = None
         self._writer: ThreadPoolExecutor | None = None  # background writes (Submit)
 
@@ -234,18 +250,45 @@ class DocumentStore(StoreBase):
 
     def _send_once(self, effect: Commands) -> list[Any]:
         commands = effect.commands
-        with redis_errors(effect.action):
-            if len(commands) == 1 and not effect.transaction:
-                try:
-                    return [execute(self._client, *commands[0])]
-                except redis.exceptions.ResponseError as exc:
-                    if effect.allow_errors:
-                        return [exc]
-                    raise
-            pipe = self._client.pipeline(transaction=effect.transaction)
-            for command in commands:
-                execute(pipe, *command)
-            return pipe.execute(raise_on_error=not effect.allow_errors)
+        if effect.transaction:
+            with redis_errors(effect.action):
+                pipe = self._client.pipeline(transaction=True)
+                for command in commands:
+                    execute(pipe, *command)
+                return pipe.execute(raise_on_error=not effect.allow_errors)
+        # One round trip on a connection of our own: redis-py's execute_command
+        # checks a pooled connection out and in, wraps retries and records
+        # metrics per call, which costs as much as a search takes on the server.
+        protocol = effect.protocol
+        try:
+            connection = self._checkout(protocol)
+            try:
+                if len(commands) == 1:
+                    connection.send_packed_command(connection.pack_command(*commands[0]))
+                else:
+                    connection.send_packed_command(connection.pack_commands(commands))
+                replies = [_read_reply(connection) for _ in commands]
+            except BaseException:
+                connection.disconnect()  # never hand on a half-read connection
+                raise
+            finally:
+                self._idle[protocol].append(connection)
+            callbacks = self._clients[protocol].response_callbacks
+            return finish_replies(commands, replies, callbacks, allow_errors=effect.allow_errors)
+        except redis.exceptions.RedisError as exc:
+            raise translate(exc, effect.action) from exc
+
+    def _checkout(self, protocol: RespProtocol) -> Any:  # a redis-py Connection (untyped)
+        if self._pid != os.getpid():  # forked: the parent's sockets are not ours
+            self._idle, self._pid = {2: [], 3: []}, os.getpid()
+        try:
+            return self._idle[protocol].pop()  # atomic: threads share the lists
+        except IndexError:
+            pass
+        if protocol not in self._clients:
+            options = {**CLIENT_OPTIONS, "protocol": protocol}
+            self._clients[protocol] = redis.Redis.from_url(self._url, retry=NO_RETRY, **options)
+        return self._clients[protocol].connection_pool.get_connection()
 
     def _scan_delete(self, pattern: str, keep: frozenset[str]) -> int:
         # SCAN, never KEYS; the pattern is always under our own "<prefix>:".
@@ -302,7 +345,9 @@ class DocumentStore(StoreBase):
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
-        self._client.close()
+        self._idle = {2: [], 3: []}
+        for client in self._clients.values():
+            client.close()  # disconnects our connections too (checked out of its pool)
         if self._server is not None:
             self._server.stop()
             self._server = None

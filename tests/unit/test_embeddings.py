@@ -50,10 +50,26 @@ def test_invalid_vectors(vector: object, message: str) -> None:
         check(vector)
 
 
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([1.0, 2.0], "has 2 values"),
+        ([1.0, math.nan, 0.0], "value #1 is nan"),
+        ([0.0, 0.0, -math.inf], "value #2 is -inf"),
+    ],
+)
+def test_invalid_float32_arrays(values: list[float], message: str) -> None:
+    # float32 arrays (what models return) take a fast path; bad ones still fail.
+    with pytest.raises(InvalidEmbeddingError, match=message):
+        check(np.array(values, dtype=np.float32))
+
+
 def test_zero_vector_is_rejected_only_under_cosine() -> None:
     assert check([0.0, 0.0, 0.0], distance="l2") == [0.0, 0.0, 0.0]
-    with pytest.raises(InvalidEmbeddingError, match="COSINE"):
-        check([0.0, 0.0, 0.0], distance="cosine")
+    assert check(np.zeros(3, dtype=np.float32), distance="l2") == [0.0, 0.0, 0.0]
+    for zero in ([0.0, 0.0, 0.0], np.zeros(3, dtype=np.float32)):
+        with pytest.raises(InvalidEmbeddingError, match="COSINE"):
+            check(zero, distance="cosine")
 
 
 def test_position_is_named() -> None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -30,6 +33,18 @@ def test_knn_command_without_filter() -> None:
     assert args[args.index("LIMIT") : args.index("LIMIT") + 3] == ["LIMIT", 0, 3]
     assert args[-4:-2] == ["PARAMS", 2]
     assert np.frombuffer(args[-1], dtype=np.float32).tolist() == [0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [knn_command("idx", [0.5], k=3), range_command("idx", [0.5], max_distance=1.0, k=3)],
+    ids=["knn", "range"],
+)
+def test_vector_searches_have_no_time_limit(cmd: tuple[object, ...]) -> None:
+    # A search cut by the server's TIMEOUT would be partial (ON_TIMEOUT RETURN)
+    # with nothing in a RESP2 reply to say so; TIMEOUT 0 rules that out.
+    args = list(cmd)
+    assert args[args.index("TIMEOUT") + 1] == 0
 
 
 def test_knn_command_paging_filter_ef_and_exact() -> None:
@@ -138,6 +153,23 @@ def test_parse_search_reply() -> None:
     ]
     assert isinstance(hits[0].distance, float)
     assert total_results(REPLY) == 2
+
+
+def resp2(reply: dict[str, Any]) -> list[Any]:
+    """The RESP2 form of a RESP3 FT.SEARCH reply."""
+    flat: list[Any] = [reply["total_results"]]
+    for result in reply["results"]:
+        fields = [x for pair in result["extra_attributes"].items() for x in pair]
+        flat += [result["id"], fields]
+    return flat
+
+
+@pytest.mark.parametrize("form", [resp2, lambda r: encode(resp2(r))], ids=["str", "bytes"])
+def test_parse_search_reply_resp2(form: Callable[[dict[str, Any]], Any]) -> None:
+    assert parse_search_reply(form(REPLY), key_prefix="doc:") == parse_search_reply(
+        REPLY, key_prefix="doc:"
+    )
+    assert parse_search_reply([0], key_prefix="doc:") == []
 
 
 def test_parse_search_reply_with_bytes_and_cosine() -> None:
