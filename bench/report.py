@@ -38,6 +38,12 @@ METHOD_NOTES = (
     "is calls / total latency. raw = redis-py RESP2, pipelined JSON.SET with orjson (best "
     "of 100/500/1000 per pipeline), prebuilt FT.SEARCH; all systems return content, "
     "genres, metadata and distance.",
+    "`raw@store` runs raw's prebuilt FT.SEARCH against the store's own server and index, "
+    "in the same rounds. The same command on servers built from the same data differs by "
+    "several percent (the raw@store rows' 'p50 vs raw'; the HNSW graph and memory layout "
+    "differ per build), as much as the client's own cost, so the store is held to raw on "
+    "its own index ('same server'); the async store's baseline is the same query awaited "
+    "with redis.asyncio on the same event loop.",
     "Chroma runs in-process (PersistentClient, hnsw l2, ef_construction 200, "
     "max_neighbors 16, its default ef_search 100); genres are a list metadata value "
     "filtered with $contains (the same multi-genre semantics); its memory is the growth "
@@ -132,6 +138,7 @@ def _query_rows(results: dict[str, Any]) -> list[list[str]]:
         for name, by_filter in queries.items():
             s = by_filter[f]
             base = raw.get(f, {}).get("p50_ms")
+            same = queries.get(f"raw@{name}", {}).get(f, {}).get("p50_ms")
             rows.append(
                 [
                     labels[name],
@@ -141,10 +148,21 @@ def _query_rows(results: dict[str, Any]) -> list[list[str]]:
                     _fmt(s["p99_ms"], 3),
                     _fmt(s["qps"], 0),
                     _ratio(s["p50_ms"], base),
+                    _ratio(s["p50_ms"], same),
                     _fmt(s["recall"], 3),
                 ]
             )
     return rows
+
+
+def search_ratios(queries: dict[str, Any], name: str) -> dict[str, tuple[float, float | None]]:
+    """Per filter: the store's p50 over raw's (raw's server), and over raw@store (its own)."""
+    out: dict[str, tuple[float, float | None]] = {}
+    for f in FILTERS:
+        p50 = queries[name][f]["p50_ms"]
+        same = queries.get(f"raw@{name}", {}).get(f, {}).get("p50_ms")
+        out[f] = (p50 / queries["raw"][f]["p50_ms"], p50 / same if same else None)
+    return out
 
 
 def _ef_rows(sweep: dict[str, Any]) -> list[list[str]]:
@@ -258,10 +276,23 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
             ratio = ingest[name]["docs_per_s"] / raw_rate
             out.append((f"{name}: vector ingest >= 1.0x raw", ratio >= 1.0, f"{ratio:.2f}x"))
         if name in queries and "raw" in queries:
-            ratios = {f: queries[name][f]["p50_ms"] / queries["raw"][f]["p50_ms"] for f in FILTERS}
-            shown = ", ".join(f"{f} {r:.2f}x" for f, r in ratios.items())
-            ok = all(r <= 1.10 for r in ratios.values())
-            out.append((f"{name}: vector search p50 <= 1.10x raw", ok, shown))
+            ratios = search_ratios(queries, name)
+            if all(same is not None for _, same in ratios.values()):
+                # Held to raw on its own index: servers differ by several percent.
+                shown = ", ".join(
+                    f"{f} {same:.2f}x ({other:.2f}x vs raw's server)"
+                    for f, (other, same) in ratios.items()
+                )
+                ok = all(same is not None and same <= 1.10 for _, same in ratios.values())
+                client = " (redis.asyncio)" if name == "store_async" else ""
+                what = (
+                    f"{name}: vector search p50 <= 1.10x raw FT.SEARCH{client} on the same index"
+                )
+            else:
+                shown = ", ".join(f"{f} {other:.2f}x" for f, (other, _) in ratios.items())
+                ok = all(other <= 1.10 for other, _ in ratios.values())
+                what = f"{name}: vector search p50 <= 1.10x raw"
+            out.append((what, ok, shown))
     text = results.get("text")
     if text:
         over = text["store_text_overhead_ms"]
@@ -342,7 +373,17 @@ def markdown(results: dict[str, Any]) -> str:
     if results["queries"]:
         lines += ["### Vector search (one client, sequential)", ""]
         lines += _table(
-            ["system", "filter", "p50 ms", "p95 ms", "p99 ms", "QPS", "p50 vs raw", "recall@10"],
+            [
+                "system",
+                "filter",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "QPS",
+                "p50 vs raw",
+                "p50 vs raw, same server",
+                "recall@10",
+            ],
             _query_rows(results),
         )
     if results.get("ef_sweep"):

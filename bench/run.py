@@ -45,6 +45,8 @@ from bench.measure import (
 from bench.systems import (
     ALL_SYSTEMS,
     LABELS,
+    PROBED,
+    RedisSystem,
     StoreSystem,
     System,
     float16_supported,
@@ -280,6 +282,10 @@ def run_systems(config: Config, results: dict[str, Any]) -> None:
         searchers: dict[str, Searcher] = {
             name: s.search_block for name, s in systems.items() if s.queries
         }
+        for name in PROBED:  # the raw query on the store's own server, interleaved too
+            probed = systems.get(name)
+            if isinstance(probed, RedisSystem):
+                searchers[f"raw@{name}"] = probed.raw_probe().search_block
         _log(f"queries: {len(searchers)} systems x {len(FILTERS)} filters x {queries.q}")
         rounds = query_rounds(searchers, queries, block=config.block, warmup=config.warmup)
         results["queries"] = rounds.summary(queries, corpus.ids)

@@ -24,6 +24,7 @@ payload (content, genres, metadata, distance).
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import os
 import re
@@ -39,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import redis
+import redis.asyncio
 
 from bench.corpus import Corpus
 from redis_docstore import AsyncDocumentStore, Document, DocumentStore, EmbeddedServer
@@ -46,7 +48,9 @@ from redis_docstore import AsyncDocumentStore, Document, DocumentStore, Embedded
 __all__ = [
     "ALL_SYSTEMS",
     "LABELS",
+    "PROBED",
     "ChromaSystem",
+    "PrebuiltSearch",
     "PrecomputedEmbedder",
     "RawRedis",
     "RedisSystem",
@@ -76,6 +80,10 @@ LABELS: dict[str, str] = {
     "chroma": "Chroma",
 }
 ALL_SYSTEMS = tuple(LABELS)
+# The raw query run against these systems' own servers, beside them (raw@store).
+PROBED = ("store", "store_async", "store_f16")
+LABELS.update({f"raw@{name}": f"raw FT.SEARCH, {LABELS[name]}'s server" for name in PROBED})
+LABELS["raw@store_async"] = "raw FT.SEARCH (redis.asyncio), this store (async)'s server"
 
 _started: list[int] = []
 
@@ -192,6 +200,11 @@ class RedisSystem(System):
     """A system on its own throwaway Redis Stack server."""
 
     key_prefix: ClassVar[str]
+    vector_type: ClassVar[type] = np.float32
+
+    def raw_probe(self) -> PrebuiltSearch:
+        """The raw baseline's query against this system's own index and server."""
+        return PrebuiltSearch(self.redis, INDEX, self.key_prefix, self.vector_type)
 
     def __init__(self) -> None:
         self.server: EmbeddedServer | None = None
@@ -304,7 +317,11 @@ class RawRedis(RedisSystem):
     def __init__(self, batch_size: int = 500) -> None:
         super().__init__()
         self.batch_size = batch_size
-        self._queries: dict[tuple[str, str | None], list[Any]] = {}
+
+    @functools.cached_property
+    def prebuilt(self) -> PrebuiltSearch:
+        """The baseline query on this server."""
+        return self.raw_probe()
 
     def setup(self, dims: int) -> None:
         """Start a server and ``FT.CREATE`` the index."""
@@ -337,30 +354,70 @@ class RawRedis(RedisSystem):
         """Pipelined ``JSON.SET`` of every document."""
         self.write(corpus, range(corpus.n), self.key_prefix, self.batch_size)
 
-    def _query(self, index: str, genre: str | None) -> list[Any]:
-        if (index, genre) not in self._queries:
-            where = "*" if genre is None else f"(@genre:{{{escape_tag(genre)}}})"
-            self._queries[index, genre] = [
-                "FT.SEARCH", index, f"{where}=>[KNN {K} @embedding $vector AS vector_distance]",
-                "RETURN", str(len(RETURN) + 1), *RETURN, "vector_distance",
-                "SORTBY", "vector_distance", "ASC", "DIALECT", "2", "LIMIT", "0", str(K),
-                "PARAMS", "2", "vector", b"",
-            ]  # fmt: skip
-        return self._queries[index, genre]
-
     def search(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[str]:
         """One ``FT.SEARCH``: the prebuilt arguments with this vector."""
-        return self.search_index(INDEX, self.key_prefix, vector, genre)
+        return self.prebuilt.search(vector, genre)
 
     def search_index(
         self, index: str, key_prefix: str, vector: npt.NDArray[np.float32], genre: str | None
     ) -> list[str]:
         """:meth:`search` on any index of the same shape (the text benchmark's)."""
-        args = self._query(index, genre)
-        args[-1] = vector.astype(np.float32, copy=False).tobytes()
-        reply = self.redis.execute_command(*args)  # type: ignore[no-untyped-call]
-        cut = len(key_prefix)
+        return PrebuiltSearch(self.redis, index, key_prefix).search(vector, genre)
+
+
+class PrebuiltSearch:
+    """The raw baseline's query: a prebuilt ``FT.SEARCH`` where only the vector changes.
+
+    Also run against the store's own server (``raw@store``): servers built
+    from the same data differ by several percent in latency, so the store is
+    held to raw on the same index.
+    """
+
+    def __init__(
+        self, client: redis.Redis, index: str, key_prefix: str, dtype: type = np.float32
+    ) -> None:
+        self.client, self.index, self.cut, self.dtype = client, index, len(key_prefix), dtype
+        self._queries: dict[str | None, list[Any]] = {}
+
+    def _query(self, genre: str | None) -> list[Any]:
+        if genre not in self._queries:
+            where = "*" if genre is None else f"(@genre:{{{escape_tag(genre)}}})"
+            self._queries[genre] = [
+                "FT.SEARCH", self.index,
+                f"{where}=>[KNN {K} @embedding $vector AS vector_distance]",
+                "RETURN", str(len(RETURN) + 1), *RETURN, "vector_distance",
+                "SORTBY", "vector_distance", "ASC", "DIALECT", "2", "LIMIT", "0", str(K),
+                "PARAMS", "2", "vector", b"",
+            ]  # fmt: skip
+        return self._queries[genre]
+
+    def args(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[Any]:
+        """The prebuilt arguments with this vector in place."""
+        args = self._query(genre)
+        args[-1] = vector.astype(self.dtype, copy=False).tobytes()
+        return args
+
+    def ids(self, reply: list[Any]) -> list[str]:
+        """The reply's keys, decoded, without the prefix (all the baseline parses)."""
+        cut = self.cut
         return [key.decode()[cut:] for key in reply[1::2]]
+
+    def search(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[str]:
+        """The ids of the k nearest (``FT.SEARCH``, RESP2, keys decoded, nothing else)."""
+        return self.ids(self.client.execute_command(*self.args(vector, genre)))  # type: ignore[no-untyped-call]
+
+    def search_block(
+        self, vectors: npt.NDArray[np.float32], genres: Sequence[str | None]
+    ) -> tuple[list[int], list[list[str]]]:
+        """Like :meth:`System.search_block`."""
+        latencies, results = [], []
+        clock = time.perf_counter_ns
+        for vector, genre in zip(vectors, genres, strict=True):
+            start = clock()
+            ids = self.search(vector, genre)
+            latencies.append(clock() - start)
+            results.append(ids)
+        return latencies, results
 
 
 def _vec(vector: npt.NDArray[np.float32]) -> Sequence[float]:
@@ -438,6 +495,7 @@ class Float16StoreSystem(StoreSystem):
     """The store with a FLOAT16 vector index (when ``DocumentStore`` offers one)."""
 
     name = "store_f16"
+    vector_type = np.float16
 
     def __init__(self) -> None:
         super().__init__(datatype="float16")
@@ -453,6 +511,7 @@ class AsyncStoreSystem(RedisSystem):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.store: AsyncDocumentStore | None = None
+        self._probe_clients: list[redis.asyncio.Redis] = []
 
     def setup(self, dims: int) -> None:
         """Start a server, open the async store and create its index."""
@@ -500,13 +559,54 @@ class AsyncStoreSystem(RedisSystem):
 
         return self.loop.run_until_complete(block())
 
+    def raw_probe(self) -> PrebuiltSearch:
+        """The raw query with redis.asyncio on this loop: the async store's baseline."""
+        assert self.server is not None
+        client = redis.asyncio.Redis.from_url(self.server.url, protocol=2)
+        self._probe_clients.append(client)
+        return AsyncPrebuiltSearch(self.loop, client, INDEX, self.key_prefix)
+
     def close(self) -> None:
         """Close the store and the loop, then stop the server."""
         if self.store is not None:
             store, self.store = self.store, None
             self.loop.run_until_complete(store.close())
+        for client in self._probe_clients:
+            self.loop.run_until_complete(client.aclose())
         self.loop.close()
         super().close()
+
+
+class AsyncPrebuiltSearch(PrebuiltSearch):
+    """:class:`PrebuiltSearch` awaited one query at a time on an event loop."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client: redis.asyncio.Redis,
+        index: str,
+        key_prefix: str,
+    ) -> None:
+        super().__init__(cast("redis.Redis", client), index, key_prefix)
+        self.loop, self.async_client = loop, client
+
+    def search_block(
+        self, vectors: npt.NDArray[np.float32], genres: Sequence[str | None]
+    ) -> tuple[list[int], list[list[str]]]:
+        """Await each query in turn inside one coroutine, timing each await."""
+        clock, client = time.perf_counter_ns, self.async_client
+
+        async def block() -> tuple[list[int], list[list[str]]]:
+            latencies, results = [], []
+            for vector, genre in zip(vectors, genres, strict=True):
+                start = clock()
+                reply = await client.execute_command(*self.args(vector, genre))  # type: ignore[no-untyped-call]
+                ids = self.ids(reply)
+                latencies.append(clock() - start)
+                results.append(ids)
+            return latencies, results
+
+        return self.loop.run_until_complete(block())
 
 
 class RedisVLSystem(RedisSystem):

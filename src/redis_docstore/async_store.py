@@ -48,6 +48,7 @@ from redis_docstore.effects import (
     ScanDelete,
     Sleep,
     Submit,
+    pack,
 )
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
@@ -216,7 +217,7 @@ class AsyncDocumentStore(StoreBase):
         try:
             connection = await self._checkout(protocol)
             try:
-                await connection.send_packed_command(connection.pack_commands(commands))
+                await connection.send_packed_command(pack(commands))
                 replies = [await _read_reply(connection) for _ in commands]
             except BaseException:
                 await connection.disconnect(nowait=True)  # never reuse a half-read one

@@ -8,7 +8,6 @@ options are checked in :mod:`redis_docstore.search`, model migration lives in
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import warnings
@@ -92,7 +91,7 @@ logger = logging.getLogger("redis_docstore")
 # (10) gave recall@10 of 0.96 on 5k clustered documents and 0.64 on 100k; 100
 # gave 1.000 and 0.994 for about +0.1-0.3 ms (bench/, README).
 DEFAULT_EF_RUNTIME = 100
-FILTER_CACHE_SIZE = 256  # rendered filter expressions kept per store
+CACHE_SIZE = 256  # rendered filters and search specs kept per store
 EMBEDDING_CACHE_SIZE = 4096  # (model, text) -> vector, about 12 MB at 384 dims
 RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
 RETRY_MAX_DELAY = 1.0  # ... doubling up to this
@@ -142,6 +141,7 @@ class StoreBase:
         #: How many (model, text) embeddings to keep; 0 turns the cache off.
         self.embedding_cache_size = EMBEDDING_CACHE_SIZE
         self._filter_cache: dict[Any, str] = {}
+        self._spec_cache: dict[Any, SearchSpec] = {}
         self._embedding_cache: OrderedDict[tuple[str, str], Vector] = OrderedDict()
         self.allow_eviction = allow_eviction
         self._recovering = False
@@ -386,16 +386,15 @@ class StoreBase:
     ) -> str:
         # Rendering and escaping cost more than the search's own round trip
         # would allow; the same filters come back again and again.
-        key = (_frozen(genre), _frozen(genres_all), _frozen(exclude_genres), where)
+        key: Any = (_frozen(genre), _frozen(genres_all), _frozen(exclude_genres), where)
         try:
             return self._filter_cache[key]
-        except (KeyError, TypeError):  # TypeError: an unhashable argument
+        except KeyError:
             pass
+        except TypeError:  # an unhashable argument: not cached
+            key = None
         expression = self._render_filters(genre, genres_all, exclude_genres, where)
-        with contextlib.suppress(TypeError):
-            if len(self._filter_cache) >= FILTER_CACHE_SIZE:
-                self._filter_cache.clear()
-            self._filter_cache[key] = expression
+        _keep(self._filter_cache, key, expression)
         return expression
 
     def _render_filters(
@@ -501,12 +500,29 @@ class StoreBase:
         where: Filter | None,
         **options: Any,
     ) -> SearchSpec:
+        # A search's own client time is tens of microseconds: checking its
+        # options again for each of a service's repeated search shapes shows.
+        # The types too: k=True must fail even when k=1 (True == 1) is cached.
+        key: Any = (
+            _frozen(genre), _frozen(genres_all), _frozen(exclude_genres), where,
+            self.ef_runtime, *options.items(), *map(type, options.values()),
+        )  # fmt: skip
+        try:
+            spec = self._spec_cache[key]
+            if spec.settings is self.settings:
+                return spec
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable argument: not cached
+            key = None
         expression = self._filter_expression(
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
         )
-        return make_search_spec(
+        spec = make_search_spec(
             self.settings, expression=expression, default_ef_runtime=self.ef_runtime, **options
         )
+        _keep(self._spec_cache, key, spec)
+        return spec
 
     def _query_vectors_flow(self, queries: Sequence[str | VectorLike]) -> Flow[list[Vector]]:
         s = self.settings
@@ -645,6 +661,15 @@ class StoreBase:
 
     def _reembed_flow(self, embedder: Embedder, *, batch_size: int) -> Flow[int]:
         return reembed_flow(self, embedder, batch_size=batch_size)
+
+
+def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Cache ``value`` unless ``key`` is ``None``; a full cache starts over."""
+    if key is None:
+        return
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
 
 
 def _frozen(value: Any) -> Any:

@@ -14,12 +14,14 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import hiredis
 import numpy as np
 import orjson
 from redis.commands.search.query import Query
 from redisvl.query import VectorQuery, VectorRangeQuery
 
 from redis_docstore.documents import Document, Hit, parse_document
+from redis_docstore.effects import PackedCommand
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import IncompleteResultsError, InvalidQueryError
 from redis_docstore.schema import EMBEDDING_FIELD, DataType, Distance
@@ -93,20 +95,35 @@ def vector_bytes(vector: VectorLike, datatype: DataType = "float32") -> bytes:
 
 # The vector's place in a template; replaced by the query's bytes per call.
 _VECTOR_SLOT = b"<vector>"
+# A command template: its arguments, the vector's index among them, and the
+# RESP encoding before and after the vector.
+Template = tuple[tuple[Any, ...], int, bytes, bytes]
 
 
-def _with_vector(template: tuple[tuple[Any, ...], int], blob: bytes) -> tuple[Any, ...]:
-    args, slot = template
-    return (*args[:slot], blob, *args[slot + 1 :])
+def _with_vector(template: Template, blob: bytes) -> PackedCommand:
+    args, slot, before, after = template
+    command = PackedCommand((*args[:slot], blob, *args[slot + 1 :]))
+    command.packed = b"".join((before, b"$%d\r\n" % len(blob), blob, b"\r\n", after))
+    return command
 
 
-def _template(index: str, query: VectorQuery | VectorRangeQuery) -> tuple[tuple[Any, ...], int]:
+def _template(index: str, query: VectorQuery | VectorRangeQuery) -> Template:
     # No time limit: a query cut by the server's TIMEOUT answers with a partial
     # list (ON_TIMEOUT RETURN, the default) that only a RESP3 warning reveals.
     # Without one, every reply is complete and RESP2 can carry it.
     query.timeout(0)
     args = _command(index, query, query.params)
-    return args, next(i for i, arg in enumerate(args) if arg is _VECTOR_SLOT)
+    slot = next(i for i, arg in enumerate(args) if arg is _VECTOR_SLOT)
+    before = b"*%d\r\n" % len(args) + _resp_arguments(args[:slot])
+    return args, slot, before, _resp_arguments(args[slot + 1 :])
+
+
+def _resp_arguments(args: tuple[Any, ...]) -> bytes:
+    """The RESP encoding of ``args`` without the array header."""
+    if not args:
+        return b""
+    packed: bytes = hiredis.pack_command(args)
+    return packed[packed.index(b"\r\n") + 2 :]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -118,7 +135,7 @@ def _knn_template(
     ef_runtime: int | None,
     hybrid_policy: HybridPolicy | None,
     with_embeddings: bool,
-) -> tuple[tuple[Any, ...], int]:
+) -> Template:
     # redisvl builds the query once per shape; each search only swaps the vector
     # in (no per-call query objects).
     query = VectorQuery(
@@ -174,7 +191,7 @@ def knn_command(
 @functools.lru_cache(maxsize=256)
 def _range_template(
     index: str, max_distance: float, k: int, offset: int, filter_expression: str, hnsw: bool
-) -> tuple[tuple[Any, ...], int]:
+) -> Template:
     query = VectorRangeQuery(
         vector=_VECTOR_SLOT,
         vector_field_name=EMBEDDING_FIELD,
@@ -343,14 +360,12 @@ def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2"
     cut = len(key_prefix)
     loads = orjson.loads
     hits = []
-    for key, attrs in _results(reply):
-        dist = float(attrs[DISTANCE_ALIAS])
-        genres = attrs.get("$.genre")
-        metadata = attrs.get("$.metadata")
+    for key, dist_text, content, genres, metadata in _rows(reply):
+        dist = float(dist_text)
         hits.append(
             Hit(
                 key[cut:],
-                attrs.get("$.content", ""),
+                content,
                 tuple(loads(genres)) if genres else (),
                 dist,
                 loads(metadata) if metadata else {},
@@ -360,15 +375,44 @@ def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2"
     return hits
 
 
+# How RediSearch 2.10 lays out each RESP2 result of our searches' RETURN.
+_LAYOUT = (DISTANCE_ALIAS, "$.content", "$.genre", "$.metadata")
+Row = tuple[str, str, str, str | None, str | None]
+
+
+def _rows(reply: Any) -> list[Row]:
+    """(key, distance, content, genres JSON, metadata JSON) of each result."""
+    if not isinstance(reply, list):
+        return [
+            (key, attrs[DISTANCE_ALIAS], attrs.get("$.content", ""), *_json_fields(attrs))
+            for key, attrs in _results(reply)
+        ]
+    if len(reply) > 1 and isinstance(reply[1], bytes):
+        reply = _decoded(reply)
+    d, c, g, m = _LAYOUT
+    rows: list[Row] = []
+    for i in range(1, len(reply), 2):
+        f = reply[i + 1]
+        if len(f) == 8 and f[0] == d and f[2] == c and f[4] == g and f[6] == m:
+            rows.append((reply[i], f[1], f[3], f[5], f[7]))
+        else:  # another layout (a document missing a field): by name
+            attrs = dict(zip(f[::2], f[1::2], strict=True))
+            rows.append((reply[i], attrs[d], attrs.get(c, ""), *_json_fields(attrs)))
+    return rows
+
+
+def _json_fields(attrs: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    return attrs.get("$.genre"), attrs.get("$.metadata")
+
+
 def _results(reply: Any) -> list[tuple[str, dict[str, Any]]]:
     """(key, returned fields) of each result of an ``FT.SEARCH`` reply."""
     if isinstance(reply, list):  # RESP2: [total, key, [field, value, ...], ...]
         if len(reply) > 1 and isinstance(reply[1], bytes):
             reply = _decoded(reply)
         return [
-            (reply[i], dict(zip(fields, fields)))  # noqa: B905 - pairs of one iterator
+            (reply[i], dict(zip(reply[i + 1][::2], reply[i + 1][1::2], strict=True)))
             for i in range(1, len(reply), 2)
-            for fields in (iter(reply[i + 1]),)
         ]
     if b"results" in reply:
         reply = _decoded(reply)

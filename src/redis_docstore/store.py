@@ -46,6 +46,7 @@ from redis_docstore.effects import (
     ScanDelete,
     Sleep,
     Submit,
+    pack,
 )
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
@@ -263,10 +264,7 @@ class DocumentStore(StoreBase):
         try:
             connection = self._checkout(protocol)
             try:
-                if len(commands) == 1:
-                    connection.send_packed_command(connection.pack_command(*commands[0]))
-                else:
-                    connection.send_packed_command(connection.pack_commands(commands))
+                connection.send_packed_command([pack(commands)])
                 replies = [_read_reply(connection) for _ in commands]
             except BaseException:
                 connection.disconnect()  # never hand on a half-read connection

@@ -172,6 +172,20 @@ def test_parse_search_reply_resp2(form: Callable[[dict[str, Any]], Any]) -> None
     assert parse_search_reply([0], key_prefix="doc:") == []
 
 
+def test_parse_search_reply_resp2_in_any_field_order() -> None:
+    reply = [
+        2,
+        "doc:a",
+        ["vector_distance", "0.5", "$.content", "A", "$.genre", '["x"]', "$.metadata", "{}"],
+        "doc:b",  # another order, and no metadata (a document written by someone else)
+        ["$.genre", '["y","z"]', "$.content", "B", "vector_distance", "1"],
+    ]
+    assert parse_search_reply(reply, key_prefix="doc:") == [
+        Hit(id="a", content="A", genres=("x",), distance=0.5, metadata={}),
+        Hit(id="b", content="B", genres=("y", "z"), distance=1.0, metadata={}),
+    ]
+
+
 def test_parse_search_reply_with_bytes_and_cosine() -> None:
     hits = parse_search_reply(encode(REPLY), key_prefix="doc:", distance="cosine")  # type: ignore[arg-type]
     assert [h.id for h in hits] == ["abc", "def"]
