@@ -33,7 +33,8 @@ METHOD_NOTES = (
     "EF_RUNTIME=10). Ingest is timed from the first write until FT.INFO reports the index "
     "complete (indexing 0, percent_indexed 1, num_docs N); memory is the growth of "
     "used_memory over the empty index.",
-    "The raw ingest runs first and again last; its rate is the faster of the two.",
+    "Raw and the stores ingest twice (all of them once, then all again in the same order); "
+    "each keeps the faster of its two runs.",
     "Queries run one at a time from one client, interleaved in rounds across systems; QPS "
     "is calls / total latency. raw = redis-py RESP2, pipelined JSON.SET with orjson (best "
     "of 100/500/1000 per pipeline), prebuilt FT.SEARCH; all systems return content, "

@@ -358,51 +358,40 @@ def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2"
     """
     # The hot path of every search: plain loops and local names, no helpers.
     cut = len(key_prefix)
-    loads = orjson.loads
-    hits = []
-    for key, dist_text, content, genres, metadata in _rows(reply):
-        dist = float(dist_text)
-        hits.append(
-            Hit(
-                key[cut:],
-                content,
-                tuple(loads(genres)) if genres else (),
-                dist,
-                loads(metadata) if metadata else {},
-                similarity(dist, distance),
-            )
-        )
+    if isinstance(reply, list) and not (len(reply) > 1 and isinstance(reply[1], bytes)):
+        loads = orjson.loads
+        d, c, g, m = _LAYOUT
+        hits = []
+        for i in range(1, len(reply), 2):
+            f = reply[i + 1]
+            if len(f) == 8 and f[0] == d and f[2] == c and f[4] == g and f[6] == m:
+                hits.append(
+                    Hit(reply[i][cut:], f[3], tuple(loads(f[5])), float(f[1]), loads(f[7]))
+                )
+            else:  # another layout (a document missing a field): by name
+                hits.append(_hit(reply[i][cut:], dict(zip(f[::2], f[1::2], strict=True))))
+    else:
+        hits = [_hit(key[cut:], attrs) for key, attrs in _results(reply)]
+    if distance == "cosine":
+        for hit in hits:
+            hit.similarity = similarity(hit.distance, distance)
     return hits
 
 
 # How RediSearch 2.10 lays out each RESP2 result of our searches' RETURN.
 _LAYOUT = (DISTANCE_ALIAS, "$.content", "$.genre", "$.metadata")
-Row = tuple[str, str, str, str | None, str | None]
 
 
-def _rows(reply: Any) -> list[Row]:
-    """(key, distance, content, genres JSON, metadata JSON) of each result."""
-    if not isinstance(reply, list):
-        return [
-            (key, attrs[DISTANCE_ALIAS], attrs.get("$.content", ""), *_json_fields(attrs))
-            for key, attrs in _results(reply)
-        ]
-    if len(reply) > 1 and isinstance(reply[1], bytes):
-        reply = _decoded(reply)
-    d, c, g, m = _LAYOUT
-    rows: list[Row] = []
-    for i in range(1, len(reply), 2):
-        f = reply[i + 1]
-        if len(f) == 8 and f[0] == d and f[2] == c and f[4] == g and f[6] == m:
-            rows.append((reply[i], f[1], f[3], f[5], f[7]))
-        else:  # another layout (a document missing a field): by name
-            attrs = dict(zip(f[::2], f[1::2], strict=True))
-            rows.append((reply[i], attrs[d], attrs.get(c, ""), *_json_fields(attrs)))
-    return rows
-
-
-def _json_fields(attrs: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    return attrs.get("$.genre"), attrs.get("$.metadata")
+def _hit(id: str, attrs: Mapping[str, Any]) -> Hit:
+    genres = attrs.get("$.genre")
+    metadata = attrs.get("$.metadata")
+    return Hit(
+        id,
+        attrs.get("$.content", ""),
+        tuple(orjson.loads(genres)) if genres else (),
+        float(attrs[DISTANCE_ALIAS]),
+        orjson.loads(metadata) if metadata else {},
+    )
 
 
 def _results(reply: Any) -> list[tuple[str, dict[str, Any]]]:
