@@ -2,7 +2,9 @@
 
 (a) Text ingest: ``store.add`` of documents without embeddings (the store
     embeds them) against a bare ``SentenceTransformer.encode`` of the same
-    texts, in the same batch size; runs alternate (ABBA) to cancel drift.
+    texts with its defaults; runs alternate (ABBA) to cancel drift. Twice:
+    the corpus's generated texts (all about 17 tokens) and 1,000 real
+    mixed-length texts (``bench/embeddings``: docs and docstring paragraphs).
 (b) Text search: one short query embedded (``model.encode`` and the store's
     embedder), the store's text ``search``, and a raw ``FT.SEARCH`` with the
     same query's vector on the same index, interleaved in rounds; every timed
@@ -21,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,8 +37,6 @@ from redis_docstore.embeddings import DefaultEmbedder
 
 __all__ = ["text_benchmarks"]
 
-BATCH = 64  # the store's DefaultEmbedder batch size, used for encode too
-
 
 def _load_model() -> tuple[Any, float]:
     """The bare sentence-transformers model, from the packaged files."""
@@ -46,7 +47,7 @@ def _load_model() -> tuple[Any, float]:
 
     start = time.perf_counter()
     model = SentenceTransformer(str(get_model_path()), device="cpu")
-    model.encode(["warm up"], batch_size=BATCH)
+    model.encode(["warm up"])
     return model, time.perf_counter() - start
 
 
@@ -67,12 +68,12 @@ class TimedEmbedder:
         return vectors
 
 
-def _documents(corpus: Corpus, count: int, tag: str) -> list[Document]:
+def _documents(corpus: Corpus, count: int) -> list[Document]:
     return [
         Document(
             content=corpus.texts[i],
             genre=list(corpus.genres[i]),
-            id=f"{tag}{corpus.ids[i]}",
+            id=corpus.ids[i],
             metadata={"year": int(corpus.years[i])},
         )
         for i in range(count)
@@ -95,42 +96,30 @@ def text_benchmarks(
         Throughputs, per-run times, and latency statistics per operation.
     """
     texts = min(texts, corpus.n)
-    embedder = DefaultEmbedder(batch_size=BATCH)
+    embedder = DefaultEmbedder()
     start = time.perf_counter()
     embedder.embed_many(["warm up"])
     embedder_load = time.perf_counter() - start
     model, model_load = _load_model()
-    content = corpus.texts[:texts]
     timed = TimedEmbedder(embedder)
 
     raw = RawRedis()
     url = raw.start_server()
     stores: list[DocumentStore] = []
     try:
-        encode_s: list[float] = []
-        ingest_s: list[float] = []
-        for rep in range(reps):
-            store = DocumentStore(url, index=f"text{rep}", embedder=timed)
-            store.create()
-            stores.append(store)
-            docs = _documents(corpus, texts, f"r{rep}-")
+        generated = _ingest_vs_encode(
+            model, timed, raw, url, _documents(corpus, texts), reps=reps, tag="g"
+        )
+        stores.append(generated.pop("store"))
+        from bench.realtext import build_corpus
 
-            def encode() -> None:
-                start = time.perf_counter()
-                model.encode(content, batch_size=BATCH)
-                encode_s.append(time.perf_counter() - start)
-
-            def ingest(store: DocumentStore = store, docs: list[Document] = docs) -> None:
-                start = time.perf_counter()
-                store.add(docs)
-                raw.wait_indexed(texts, store.settings.name)
-                ingest_s.append(time.perf_counter() - start)
-
-            steps: Sequence[Callable[[], None]] = (
-                (encode, ingest) if rep % 2 == 0 else (ingest, encode)
-            )
-            for step in steps:
-                step()
+        real_texts = build_corpus()[0]
+        real = [
+            Document(content=text, genre=list(corpus.genres[i % corpus.n]), id=f"real{i}")
+            for i, text in enumerate(real_texts)
+        ]
+        real_result = _ingest_vs_encode(model, timed, raw, url, real, reps=reps, tag="r")
+        stores.append(real_result.pop("store"))
 
         # Distinct texts, and warm-up texts apart from the timed ones, so that
         # every timed store search misses the store's embedding cache.
@@ -155,8 +144,6 @@ def text_benchmarks(
             store.close()
         raw.close()
 
-    encode_tps = texts / float(np.median(encode_s))
-    ingest_dps = texts / float(np.median(ingest_s))
     return {
         "torch_threads": threads,
         "omp_env": {k: v for k, v in os.environ.items() if k.startswith(("OMP_", "MKL_"))},
@@ -164,13 +151,63 @@ def text_benchmarks(
         "queries": len(first),
         "model_load_s": model_load,
         "embedder_load_s": embedder_load,
+        **generated,
+        "real_text": real_result,
+        **query,
+        "one_torch_thread": query_one_thread,
+    }
+
+
+def _ingest_vs_encode(
+    model: Any,
+    timed: TimedEmbedder,
+    raw: RawRedis,
+    url: str,
+    docs: list[Document],
+    *,
+    reps: int,
+    tag: str,
+) -> dict[str, Any]:
+    """``model.encode(texts)`` (its defaults) against ``store.add`` of the same texts.
+
+    Runs alternate (ABBA) to cancel drift; each ingest goes into a new index
+    and is timed until the index is complete. Returns throughputs, the runs,
+    and the last store (for the query rounds).
+    """
+    content = [d.content for d in docs]
+    encode_s: list[float] = []
+    ingest_s: list[float] = []
+    store: DocumentStore | None = None
+    for rep in range(reps):
+        store = DocumentStore(url, index=f"text{tag}{rep}", embedder=timed)
+        store.create()
+        batch = [replace(d, id=f"{tag}{rep}-{d.id}") for d in docs]
+
+        def encode() -> None:
+            start = time.perf_counter()
+            model.encode(content)
+            encode_s.append(time.perf_counter() - start)
+
+        def ingest(store: DocumentStore = store, batch: list[Document] = batch) -> None:
+            start = time.perf_counter()
+            store.add(batch)
+            raw.wait_indexed(len(batch), store.settings.name)
+            ingest_s.append(time.perf_counter() - start)
+
+        for step in (encode, ingest) if rep % 2 == 0 else (ingest, encode):
+            step()
+        if rep < reps - 1:
+            store.close()
+    encode_tps = len(docs) / float(np.median(encode_s))
+    ingest_dps = len(docs) / float(np.median(ingest_s))
+    return {
+        "texts": len(docs),
         "encode_runs_s": encode_s,
         "ingest_runs_s": ingest_s,
         "encode_texts_per_s": encode_tps,
         "store_ingest_docs_per_s": ingest_dps,
         "ingest_vs_encode": ingest_dps / encode_tps,
-        **query,
-        "one_torch_thread": query_one_thread,
+        "store": store,
     }
 
 
@@ -193,10 +230,10 @@ class _Passes:
     def run(self, texts: Sequence[str]) -> dict[str, Any]:
         """Warm up, time every operation on every text, and summarize."""
         model, embedder, store, raw = self.model, self.embedder, self.store, self.raw
-        vectors = np.asarray(model.encode(list(texts), batch_size=BATCH), dtype=np.float32)
+        vectors = np.asarray(model.encode(list(texts)), dtype=np.float32)
         name, prefix = store.settings.name, store.settings.key_prefix
         for text in self.warm:
-            model.encode([text], batch_size=BATCH)
+            model.encode([text])
             embedder.embed_many([text])
             store.search(text, k=10)  # cached from now on
             raw.search_index(name, prefix, vectors[0], None)
@@ -204,14 +241,14 @@ class _Passes:
         after_model: list[int] = []  # the raw search part of each by-hand call
 
         def by_hand(i: int) -> list[str]:
-            vector = model.encode([texts[i]], batch_size=BATCH)[0]
+            vector = model.encode([texts[i]])[0]
             start = time.perf_counter_ns()
             ids = raw.search_index(name, prefix, vector, None)
             after_model.append(time.perf_counter_ns() - start)
             return ids
 
         ops: dict[str, Callable[[int], object]] = {
-            "encode": lambda i: model.encode([texts[i]], batch_size=BATCH),
+            "encode": lambda i: model.encode([texts[i]]),
             "embedder": lambda i: embedder.embed_many([texts[i]]),
             "store_text_search": lambda i: store.search(texts[i], k=10),
             "raw_vector_search": lambda i: raw.search_index(name, prefix, vectors[i], None),

