@@ -273,6 +273,11 @@ def _scale_rows(scale: dict[str, Any]) -> list[list[str]]:
             _fmt(run["used_memory_after"] / 1024**3, 2),
             *(_fmt(run["queries"][f]["p50_ms"], 3) for f in FILTERS),
             *(_fmt(run["queries"][f]["recall"], 3) for f in FILTERS),
+            *(
+                _fmt(run.get("queries_default_ef", {}).get(f, {}).get(stat), 3)
+                for stat in ("p50_ms", "recall")
+                for f in FILTERS
+            ),
         ]
         for run in scale["runs"]
     ]
@@ -425,7 +430,9 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["### Scale (this store alone)", ""]
         lines += _table(
             ["N", "docs/s", "ingest s", "B/doc", "used_memory GiB",
-             *(f"p50 ms {f}" for f in FILTERS), *(f"recall {f}" for f in FILTERS)],
+             *(f"p50 ms {f} (EF 10)" for f in FILTERS), *(f"recall {f} (EF 10)" for f in FILTERS),
+             *(f"{stat} {f} (EF {DEFAULT_EF_RUNTIME})"
+               for stat in ("p50 ms", "recall") for f in FILTERS)],
             _scale_rows(results["scale"]),
         )  # fmt: skip
     checks = targets(results)

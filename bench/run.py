@@ -11,6 +11,7 @@ and its pid checked.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import importlib.metadata
 import os
@@ -54,6 +55,7 @@ from bench.systems import (
     pid_alive,
     started_pids,
 )
+from redis_docstore.base import DEFAULT_EF_RUNTIME
 
 __all__ = ["Config", "main"]
 
@@ -357,10 +359,15 @@ def run_scale(config: Config, results: dict[str, Any]) -> None:
         try:
             ingest = measure_ingest(store, corpus)
             results["meta"]["versions"].update(store.versions())
+            # EF 10 as in the comparison, and the store's default (recall).
+            default = functools.partial(store.search_ef, ef=DEFAULT_EF_RUNTIME)
             rounds = query_rounds(
-                {"store": store.search_block}, queries, block=config.block, warmup=config.warmup
+                {"store": store.search_block, "default": default},
+                queries,
+                block=config.block,
+                warmup=config.warmup,
             )
-            summary = rounds.summary(queries, corpus.ids)["store"]
+            summaries = rounds.summary(queries, corpus.ids)
         finally:
             store.close()
         runs.append(
@@ -371,7 +378,9 @@ def run_scale(config: Config, results: dict[str, Any]) -> None:
                 "bytes_per_doc": ingest.memory["bytes_per_doc"],
                 "used_memory_before": ingest.memory["used_memory_before"],
                 "used_memory_after": ingest.memory["used_memory_after"],
-                "queries": summary,
+                "queries": summaries["store"],
+                "queries_default_ef": summaries["default"],
+                "default_ef": DEFAULT_EF_RUNTIME,
             }
         )
         _log(f"  {ingest.docs_per_s:,.0f} docs/s, {ingest.memory['bytes_per_doc']:,.0f} B/doc")

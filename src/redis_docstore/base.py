@@ -608,7 +608,7 @@ class StoreBase:
         if isinstance(query, str):
             if not query.strip():
                 raise InvalidQueryError("the query text is empty")
-            vector = np.ones(self.settings.dims)  # shown as <n bytes>; no model work
+            vector: Vector = np.ones(self.settings.dims)  # shown as <n bytes>; no model work
         else:
             vector = validate_vector(
                 query, dims=self.settings.dims, distance=self.settings.distance

@@ -11,6 +11,7 @@ and the unit tests start fast.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DefaultEmbedder", "Embedder", "Vector", "VectorLike", "validate_vector"]
 
-#: A validated vector: 1-d float64.
-Vector: TypeAlias = npt.NDArray[np.float64]
+#: A validated vector: 1-d float64, or float32 as a model gave it.
+Vector: TypeAlias = npt.NDArray[np.float64] | npt.NDArray[np.float32]
 #: What callers may pass as a vector.
 VectorLike: TypeAlias = Sequence[float] | npt.NDArray[Any]
 
@@ -150,7 +151,7 @@ def validate_vector(
     distance: Distance,
     position: int | None = None,
 ) -> Vector:
-    """Check a vector against an index and return it as a float64 array.
+    """Check a vector against an index and return it as a numpy array.
 
     Args:
         vector: A sequence of numbers (list, tuple or 1-d numpy array).
@@ -159,8 +160,9 @@ def validate_vector(
         position: The document's position in its batch, for the message.
 
     Returns:
-        The values, as a 1-d float64 numpy array (a new one, or the input
-        array itself when it already is one).
+        The values as a 1-d numpy array: a float32 array as it is (the index's
+        own type; the same object), anything else as a float64 array (a new
+        one, or the input array itself when it already is one).
 
     Raises:
         InvalidEmbeddingError: Not a sequence, wrong length, an element that is
@@ -168,16 +170,14 @@ def validate_vector(
             that is NaN, infinite or beyond float32's range, or an all-zero
             vector under COSINE.
     """
-    if (
-        type(vector) is np.ndarray
-        and vector.dtype == np.float32
-        and vector.shape == (dims,)
-        and np.isfinite(vector).all()
-        and (distance != "cosine" or vector.any())
-    ):
-        # What models return and searches pass: a finite float32 array needs
-        # no other check (the slow path below names what is wrong otherwise).
-        return vector.astype(np.float64)
+    if type(vector) is np.ndarray and vector.dtype == np.float32 and vector.shape == (dims,):
+        # What models return and searches pass, checked in one numpy call (it
+        # runs right after a model call, when every call is slow): a NaN or
+        # inf makes the sum of squares non-finite, and so does a value whose
+        # square overflows, or 0 a zero vector; the slow path below decides those.
+        norm = float(vector.dot(vector))
+        if math.isfinite(norm) and (norm > 0 or distance != "cosine"):
+            return vector
     if (
         isinstance(vector, str | bytes | Mapping | AbstractSet)
         or not hasattr(vector, "__len__")
@@ -204,6 +204,8 @@ def validate_vector(
             "an all-zero embedding has no direction, so COSINE distance is undefined",
             position=position,
         )
+    if type(vector) is np.ndarray and vector.dtype == np.float32:
+        return vector  # float32 stays float32, whichever path checked it
     return values
 
 

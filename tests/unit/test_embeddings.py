@@ -11,16 +11,29 @@ from redis_docstore.errors import InvalidEmbeddingError
 
 def check(vector: object, *, dims: int = 3, distance: str = "l2") -> list[float]:
     checked = validate_vector(vector, dims=dims, distance=distance)  # type: ignore[arg-type]
-    assert checked.dtype == np.float64 and checked.ndim == 1
+    is_float32 = isinstance(vector, np.ndarray) and vector.dtype == np.float32
+    assert checked.dtype == (np.float32 if is_float32 else np.float64) and checked.ndim == 1
     return checked.tolist()  # type: ignore[no-any-return]
 
 
-def test_valid_vectors_become_float64_arrays() -> None:
+def test_valid_vectors_become_float64_arrays_or_stay_float32() -> None:
     assert check([1, 2.5, -3]) == [1.0, 2.5, -3.0]
     assert check((0.0, 0.0, 1e-3)) == [0.0, 0.0, 1e-3]
-    assert check(np.array([1, 2, 3], dtype=np.float32)) == [1.0, 2.0, 3.0]
     assert check([np.float32(1), np.float64(2), np.int64(3)]) == [1.0, 2.0, 3.0]
     assert all(type(x) is float for x in check(np.arange(3)))
+    as_is = np.array([1, 2, 3], dtype=np.float32)
+    assert validate_vector(as_is, dims=3, distance="l2") is as_is
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1e20, 0.0, 0.0], [1e-30, 1e-30, 1e-30], [-3e19, 2.0, 1.0]],
+    ids=["square-overflows", "square-underflows", "negative-large"],
+)
+def test_float32_edge_values_take_the_full_check(values: list[float]) -> None:
+    # Their sum of squares is inf or 0: the fast path defers to the full check,
+    # which accepts them (finite, non-zero, within float32).
+    assert check(np.array(values, dtype=np.float32), distance="cosine") == pytest.approx(values)
 
 
 @pytest.mark.parametrize(
