@@ -175,7 +175,8 @@ def validate_vector(
         # runs right after a model call, when every call is slow): a NaN or
         # inf makes the sum of squares non-finite, and so does a value whose
         # square overflows, or 0 a zero vector; the slow path below decides those.
-        norm = float(vector.dot(vector))
+        with np.errstate(over="ignore", invalid="ignore"):  # those go to the full check
+            norm = float(vector.dot(vector))
         if math.isfinite(norm) and (norm > 0 or distance != "cosine"):
             return vector
     if (
