@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -66,7 +66,8 @@ __all__ = [
 K = 10
 CHUNK = 10_000  # documents handed to a client library per call
 INDEX = "bench"
-HNSW = {"M": 16, "EF_CONSTRUCTION": 200, "EF_RUNTIME": 10, "EPSILON": 0.01}
+EF_RUNTIME = 10
+HNSW = {"M": 16, "EF_CONSTRUCTION": 200, "EF_RUNTIME": EF_RUNTIME, "EPSILON": 0.01}
 RETURN = ("$.content", "$.genre", "$.metadata")
 INDEX_TIMEOUT = 3600.0
 
@@ -137,6 +138,22 @@ class PrecomputedEmbedder:
         raise RuntimeError("PrecomputedEmbedder cannot embed text")
 
 
+def timed_block(
+    search: Callable[[npt.NDArray[np.float32], str | None], list[str]],
+    vectors: npt.NDArray[np.float32],
+    genres: Sequence[str | None],
+) -> tuple[list[int], list[list[str]]]:
+    """Run ``search`` on each query in turn; each one's latency (ns) and ids."""
+    latencies, results = [], []
+    clock = time.perf_counter_ns
+    for vector, genre in zip(vectors, genres, strict=True):
+        start = clock()
+        ids = search(vector, genre)
+        latencies.append(clock() - start)
+        results.append(ids)
+    return latencies, results
+
+
 class System(ABC):
     """One system under test: set up, ingest, search, report memory, close."""
 
@@ -171,14 +188,7 @@ class System(ABC):
         genres: Sequence[str | None],
     ) -> tuple[list[int], list[list[str]]]:
         """Run queries one after the other; return each one's latency (ns) and ids."""
-        latencies, results = [], []
-        clock = time.perf_counter_ns
-        for vector, genre in zip(vectors, genres, strict=True):
-            start = clock()
-            ids = self.search(vector, genre)
-            latencies.append(clock() - start)
-            results.append(ids)
-        return latencies, results
+        return timed_block(self.search, vectors, genres)
 
     def memory_before(self) -> None:  # noqa: B027 - optional hook
         """Record the memory baseline, after :meth:`setup` (not timed)."""
@@ -410,14 +420,7 @@ class PrebuiltSearch:
         self, vectors: npt.NDArray[np.float32], genres: Sequence[str | None]
     ) -> tuple[list[int], list[list[str]]]:
         """Like :meth:`System.search_block`."""
-        latencies, results = [], []
-        clock = time.perf_counter_ns
-        for vector, genre in zip(vectors, genres, strict=True):
-            start = clock()
-            ids = self.search(vector, genre)
-            latencies.append(clock() - start)
-            results.append(ids)
-        return latencies, results
+        return timed_block(self.search, vectors, genres)
 
 
 def _vec(vector: npt.NDArray[np.float32]) -> Sequence[float]:
@@ -517,7 +520,7 @@ class AsyncStoreSystem(RedisSystem):
         """Start a server, open the async store and create its index."""
         url = self.start_server()
         self.store = AsyncDocumentStore(
-            url, index=INDEX, embedder=PrecomputedEmbedder(dims), ef_runtime=HNSW["EF_RUNTIME"]
+            url, index=INDEX, embedder=PrecomputedEmbedder(dims), ef_runtime=EF_RUNTIME
         )
         self.loop.run_until_complete(self.store.create())
 

@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from bench.corpus import Corpus, make_text_queries
@@ -60,7 +61,7 @@ class TimedEmbedder:
         self.dims = inner.dims
         self.calls_ns: list[int] = []
 
-    def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed_many(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed with the wrapped model, timing the call."""
         start = time.perf_counter_ns()
         vectors = self.inner.embed_many(texts)
