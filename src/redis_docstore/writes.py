@@ -36,7 +36,11 @@ if TYPE_CHECKING:
 
 __all__ = ["LoadReport", "load_flow", "write_error"]
 
-WRITE_BATCH = 500  # documents per pipeline
+# Documents per pipeline. Measured (store ingest of 30k documents, best of 2,
+# docs/s until indexed): 100: 2,417; 250: 2,409; 500: 2,337; 1,000: 2,390;
+# 2,000: 2,273. Small batches keep the server busier (one is in flight while
+# the next is built); 250 halves the round trips of 100 for the same rate.
+WRITE_BATCH = 250
 
 
 @dataclass(frozen=True, slots=True)

@@ -415,7 +415,7 @@ def test_noeviction_full_memory_is_a_typed_error_and_reads_keep_working() -> Non
         rng = np.random.default_rng(5)
         written: list[str] = []
         error: WriteError | None = None
-        for round_ in range(100):  # 1500 documents (three write batches) per call
+        for round_ in range(100):  # 1500 documents (several write batches) per call
             vectors = rng.normal(size=(1500, 32)).astype(np.float32)
             batch = [
                 Document(
