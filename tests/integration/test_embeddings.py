@@ -41,3 +41,15 @@ def test_token_budget_batches_give_the_same_vectors(embedder: DefaultEmbedder) -
     assert max(calls) <= 3 and sum(calls) == 41
     one_by_one = np.array([embedder.embed_many([t])[0] for t in texts])
     assert np.abs(batched - one_by_one).max() < 1e-5
+
+
+def test_bfloat16_precision_keeps_the_vectors_close(embedder: DefaultEmbedder) -> None:
+    # Correct on any CPU (only its speed depends on native bf16 instructions).
+    bf16 = DefaultEmbedder(precision="bfloat16")
+    bf16._model = embedder._load()  # the session's model, not a second load
+    texts = ["That is a very happy person", "Today is a sunny day", "A dog in the park."]
+    exact, approximate = embedder.embed_many(texts), bf16.embed_many(texts)
+    assert approximate.dtype == np.float32 and approximate.shape == (3, 384)
+    assert ((exact * approximate).sum(axis=1) > 0.999).all()
+    assert not np.array_equal(exact, approximate)  # bf16 really ran
+    assert "bfloat16" in repr(bf16)

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from redis_docstore.embeddings import DefaultEmbedder, Embedder, validate_vector
-from redis_docstore.errors import InvalidEmbeddingError
+from redis_docstore import embeddings
+from redis_docstore.embeddings import DefaultEmbedder, Embedder, cpu_has_bf16, validate_vector
+from redis_docstore.errors import InvalidEmbeddingError, ValidationError
 
 
 def check(vector: object, *, dims: int = 3, distance: str = "l2") -> list[float]:
@@ -98,3 +100,26 @@ def test_default_embedder_knows_its_dims_without_loading_the_model() -> None:
     assert embedder._model is None
     assert embedder.embed_many([]).shape == (0, 384)
     assert embedder._model is None
+
+
+def test_precision_is_checked_and_auto_follows_the_cpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValidationError, match="precision"):
+        DefaultEmbedder(precision="float16")  # type: ignore[arg-type]
+    assert DefaultEmbedder().precision == "float32"
+    assert DefaultEmbedder(precision="bfloat16").precision == "bfloat16"
+    for has, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(embeddings, "cpu_has_bf16", lambda has=has: has)
+        assert DefaultEmbedder(precision="auto").precision == expected
+
+
+def test_cpu_has_bf16_reads_the_flags(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert cpu_has_bf16(str(info)) is False
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
+    assert cpu_has_bf16(str(info)) is True
+    info.write_text("flags\t\t: fpu amx_bf16 amx_tile\n")
+    assert cpu_has_bf16(str(info)) is True
+    assert cpu_has_bf16(str(tmp_path / "missing")) is False
