@@ -33,6 +33,7 @@ from redis_docstore.connection import (
     CLIENT_OPTIONS,
     execute,
     finish_replies,
+    no_connections,
     redact_url,
     redis_errors,
     translate,
@@ -111,7 +112,7 @@ class AsyncDocumentStore(StoreBase):
         )
         # As DocumentStore: RESP3, RESP2 for searches, connections kept.
         self._clients: dict[RespProtocol, redis.asyncio.Redis] = {3: self._client}
-        self._idle: dict[RespProtocol, list[Any]] = {2: [], 3: []}
+        self._idle: dict[RespProtocol, list[Any]] = no_connections()
         self._server: EmbeddedServer | None = None
 
     @classmethod
@@ -268,7 +269,7 @@ class AsyncDocumentStore(StoreBase):
 
     async def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
-        self._idle = {2: [], 3: []}
+        self._idle = no_connections()
         for client in self._clients.values():
             await client.aclose()  # disconnects our connections too (checked out of its pool)
         if self._server is not None:

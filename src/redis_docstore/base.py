@@ -386,13 +386,10 @@ class StoreBase:
     ) -> str:
         # Rendering and escaping cost more than the search's own round trip
         # would allow; the same filters come back again and again.
-        key: Any = (_frozen(genre), _frozen(genres_all), _frozen(exclude_genres), where)
-        try:
-            return self._filter_cache[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable argument: not cached
-            key = None
+        key = (_frozen(genre), _frozen(genres_all), _frozen(exclude_genres), where)
+        cached, key = _lookup(self._filter_cache, key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         expression = self._render_filters(genre, genres_all, exclude_genres, where)
         _keep(self._filter_cache, key, expression)
         return expression
@@ -507,14 +504,9 @@ class StoreBase:
             _frozen(genre), _frozen(genres_all), _frozen(exclude_genres), where,
             self.ef_runtime, *options.items(), *map(type, options.values()),
         )  # fmt: skip
-        try:
-            spec = self._spec_cache[key]
-            if spec.settings is self.settings:
-                return spec
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable argument: not cached
-            key = None
+        cached, key = _lookup(self._spec_cache, key)
+        if cached is not None and cached.settings is self.settings:
+            return cached  # type: ignore[no-any-return]
         expression = self._filter_expression(
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
         )
@@ -662,6 +654,14 @@ class StoreBase:
 
     def _reembed_flow(self, embedder: Embedder, *, batch_size: int) -> Flow[int]:
         return reembed_flow(self, embedder, batch_size=batch_size)
+
+
+def _lookup(cache: dict[Any, Any], key: Any) -> tuple[Any, Any]:
+    """``(cache.get(key), key)``; ``(None, None)`` for an unhashable key (never cached)."""
+    try:
+        return cache.get(key), key
+    except TypeError:
+        return None, None
 
 
 def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:

@@ -18,6 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redisvl.exceptions import RedisVLError
 
+from redis_docstore.effects import RespProtocol
 from redis_docstore.errors import (
     IncompleteResultsError,
     MissingModuleError,
@@ -33,6 +34,7 @@ __all__ = [
     "execute",
     "finish_replies",
     "is_missing_index",
+    "no_connections",
     "redact_url",
     "redis_errors",
     "translate",
@@ -105,6 +107,11 @@ def redis_errors(action: str) -> Iterator[None]:
 def execute(client: Any, *args: Any) -> Any:
     """``client.execute_command``, typed (redis-py leaves it untyped)."""
     return client.execute_command(*args)
+
+
+def no_connections() -> dict[RespProtocol, list[Any]]:
+    """The stores' idle connections per protocol, none yet (see ``_send_once``)."""
+    return {2: [], 3: []}
 
 
 def finish_replies(

@@ -31,6 +31,7 @@ from redis_docstore.connection import (
     NO_RETRY,
     execute,
     finish_replies,
+    no_connections,
     redact_url,
     redis_errors,
     translate,
@@ -149,7 +150,7 @@ class DocumentStore(StoreBase):
         # RESP3 for everything; RESP2, opened on first use, for searches.
         self._clients: dict[RespProtocol, redis.Redis] = {3: self._client}
         # Connections taken from the pools once and kept (see _send_once).
-        self._idle: dict[RespProtocol, list[Any]] = {2: [], 3: []}
+        self._idle: dict[RespProtocol, list[Any]] = no_connections()
         self._pid = os.getpid()
         self._server: EmbeddedServer | None = None
         self._writer: ThreadPoolExecutor | None = None  # background writes (Submit)
@@ -278,7 +279,7 @@ class DocumentStore(StoreBase):
 
     def _checkout(self, protocol: RespProtocol) -> Any:  # a redis-py Connection (untyped)
         if self._pid != os.getpid():  # forked: the parent's sockets are not ours
-            self._idle, self._pid = {2: [], 3: []}, os.getpid()
+            self._idle, self._pid = no_connections(), os.getpid()
         try:
             return self._idle[protocol].pop()  # atomic: threads share the lists
         except IndexError:
@@ -343,7 +344,7 @@ class DocumentStore(StoreBase):
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
-        self._idle = {2: [], 3: []}
+        self._idle = no_connections()
         for client in self._clients.values():
             client.close()  # disconnects our connections too (checked out of its pool)
         if self._server is not None:
