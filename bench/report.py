@@ -209,6 +209,7 @@ _TEXT_OPS = (
     ("store_text_search_minus_own_embed", "the same minus its own embed call (paired)"),
     ("encode_then_raw_search", "by hand: `model.encode([q])` then raw FT.SEARCH"),
     ("raw_search_after_model", "the raw FT.SEARCH part of that (right after a model call)"),
+    ("raw_search_after_idle", "control: raw FT.SEARCH after 10 ms of sleep (no model)"),
     ("store_text_search_cached", "`store.search(q)` repeated (embedding LRU hit)"),
 )
 
@@ -233,8 +234,9 @@ def _text_lines(text: dict[str, Any]) -> list[str]:
     )  # fmt: skip
     lines += [
         f"Text search, {text['queries']} short queries per column, each new to the store "
-        f"(p50 / p95 / p99 ms); torch threads {text.get('torch_threads', '?')} (its default) "
-        f"and 1, OpenMP settings {text.get('omp_env') or 'default'}:",
+        f"(p50 / p95 / p99 ms); raw FT.SEARCH with the store's EF_RUNTIME "
+        f"({text.get('ef_runtime', '?')}); torch threads {text.get('torch_threads', '?')} "
+        f"(its default) and 1, OpenMP settings {text.get('omp_env') or 'default'}:",
         "",
     ]
     passes = [("default threads", text)]
@@ -258,7 +260,11 @@ def _text_lines(text: dict[str, Any]) -> list[str]:
             f"{p['store_text_overhead_paired_ms']:+.3f} ms; store p50 - by-hand p50 = "
             f"{p.get('store_text_overhead_vs_by_hand_ms', math.nan):+.3f} ms; paired, both "
             f"right after a model call, p50(store - its embed call) - p50(raw part) = "
-            f"{p.get('store_text_overhead_paired_after_model_ms', math.nan):+.3f} ms."
+            f"{p.get('store_text_overhead_paired_after_model_ms', math.nan):+.3f} ms; "
+            f"store p50 - (encode p50 + p50 of raw's search after a model call) = "
+            f"{p.get('store_text_overhead_raw_in_place_ms', math.nan):+.3f} ms. "
+            f"Idle wake-up (control): raw after 10 ms asleep - raw p50 = "
+            f"{p.get('idle_wake_ms', math.nan):+.3f} ms."
         )
     return [*lines, ""]
 
@@ -320,15 +326,17 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
                      f"{ratio:.2f}x")
                 )  # fmt: skip
         over = text["store_text_overhead_ms"]
+        wake = text.get("idle_wake_ms")
+        why = "" if wake is None else f" (idle wake-up, no model: {wake:+.3f} ms)"
         out.append(
             ("store: text search p50 <= embed p50 + raw p50 + 0.2 ms", over <= 0.2,
-             f"{over:+.3f} ms")
+             f"{over:+.3f} ms{why}")
         )  # fmt: skip
-        paired = text.get("store_text_overhead_paired_ms")
-        if paired is not None:
+        in_place = text.get("store_text_overhead_raw_in_place_ms")
+        if in_place is not None:
             out.append(
-                ("store: the same, paired per query (robust to model jitter)", paired <= 0.2,
-                 f"{paired:+.3f} ms")
+                ("store: the same, raw p50 timed after a model call, as a text search runs it",
+                 in_place <= 0.2, f"{in_place:+.3f} ms")
             )  # fmt: skip
         by_hand = text.get("store_text_overhead_vs_by_hand_ms")
         if by_hand is not None:

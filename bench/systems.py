@@ -368,11 +368,13 @@ class RawRedis(RedisSystem):
         """One ``FT.SEARCH``: the prebuilt arguments with this vector."""
         return self.prebuilt.search(vector, genre)
 
-    def search_index(
-        self, index: str, key_prefix: str, vector: npt.NDArray[np.float32], genre: str | None
-    ) -> list[str]:
-        """:meth:`search` on any index of the same shape (the text benchmark's)."""
-        return PrebuiltSearch(self.redis, index, key_prefix).search(vector, genre)
+    def prebuilt_for(self, index: str, key_prefix: str, *, ef_runtime: int) -> PrebuiltSearch:
+        """Raw's prebuilt query on any index of the same shape (the text benchmark's).
+
+        With ``ef_runtime`` in the query, as the store sends its own, so both
+        do the same work on the server.
+        """
+        return PrebuiltSearch(self.redis, index, key_prefix, ef_runtime=ef_runtime)
 
 
 class PrebuiltSearch:
@@ -384,9 +386,17 @@ class PrebuiltSearch:
     """
 
     def __init__(
-        self, client: redis.Redis, index: str, key_prefix: str, dtype: type = np.float32
+        self,
+        client: redis.Redis,
+        index: str,
+        key_prefix: str,
+        dtype: type = np.float32,
+        *,
+        ef_runtime: int | None = None,
     ) -> None:
         self.client, self.index, self.cut, self.dtype = client, index, len(key_prefix), dtype
+        # None: the index's own EF_RUNTIME (what the comparison runs, for all systems).
+        self.ef = "" if ef_runtime is None else f" EF_RUNTIME {ef_runtime}"
         self._queries: dict[str | None, list[Any]] = {}
 
     def _query(self, genre: str | None) -> list[Any]:
@@ -394,7 +404,7 @@ class PrebuiltSearch:
             where = "*" if genre is None else f"(@genre:{{{escape_tag(genre)}}})"
             self._queries[genre] = [
                 "FT.SEARCH", self.index,
-                f"{where}=>[KNN {K} @embedding $vector AS vector_distance]",
+                f"{where}=>[KNN {K} @embedding $vector{self.ef} AS vector_distance]",
                 "RETURN", str(len(RETURN) + 1), *RETURN, "vector_distance",
                 "SORTBY", "vector_distance", "ASC", "DIALECT", "2", "LIMIT", "0", str(K),
                 "PARAMS", "2", "vector", b"",
