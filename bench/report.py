@@ -35,8 +35,10 @@ METHOD_NOTES = (
     "used_memory over the empty index.",
     "Raw and the stores ingest twice (all of them once, then all again in the same order); "
     "each keeps the faster of its two runs.",
-    "Queries run one at a time from one client, interleaved in rounds across systems; QPS "
-    "is calls / total latency. raw = redis-py RESP2, pipelined JSON.SET with orjson (best "
+    "Queries run one at a time from one client, interleaved in rounds across systems (the "
+    "whole set three times over in a full run, every pass counted, so that a burst of "
+    "load elsewhere on the machine hits all alike); QPS is calls / total latency. "
+    "raw = redis-py RESP2, pipelined JSON.SET with orjson (best "
     "of 100/500/1000 per pipeline), prebuilt FT.SEARCH; all systems return content, "
     "genres, metadata and distance.",
     "`raw@store` runs raw's prebuilt FT.SEARCH against the store's own server and index, "

@@ -86,6 +86,7 @@ class Config:
     text_reps: int
     efs: tuple[int, ...]
     block: int
+    passes: int
     warmup: int
     scale: bool
     scale_only: bool
@@ -150,6 +151,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         text_reps=1 if quick else 2,
         efs=(10, 50, 100, 200),
         block=50 if quick else 100,
+        passes=1 if quick else 3,
         warmup=10 if quick else 20,
         scale=bool(args.scale or args.scale_only),
         scale_only=bool(args.scale_only),
@@ -292,7 +294,9 @@ def run_systems(config: Config, results: dict[str, Any]) -> None:
             if isinstance(probed, RedisSystem):
                 searchers[f"raw@{name}"] = probed.raw_probe().search_block
         _log(f"queries: {len(searchers)} systems x {len(FILTERS)} filters x {queries.q}")
-        rounds = query_rounds(searchers, queries, block=config.block, warmup=config.warmup)
+        rounds = query_rounds(
+            searchers, queries, block=config.block, warmup=config.warmup, passes=config.passes
+        )
         results["queries"] = rounds.summary(queries, corpus.ids)
         store = systems.get("store")
         if isinstance(store, StoreSystem):
@@ -424,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scale_only": config.scale_only,
             "n": config.n,
             "queries": config.queries,
+            "query_passes": config.passes,
             "systems": config.systems,
             "machine": machine_info(),
             "git": git_info(),
