@@ -26,6 +26,7 @@ __all__ = [
     "QueryRounds",
     "calibrate_raw_batch",
     "ef_sweep",
+    "interleaved_ingest",
     "latency_stats",
     "measure_ingest",
     "query_rounds",
@@ -82,6 +83,38 @@ def measure_ingest(system: System, corpus: Corpus) -> IngestResult:
         write_seconds=written - start,
         memory=system.memory(corpus.n),
     )
+
+
+def interleaved_ingest(
+    systems: dict[str, System], corpus: Corpus, *, turn: int = 2_500
+) -> dict[str, dict[str, Any]]:
+    """Ingest the corpus into every system at once, ``turn`` documents each in turn.
+
+    Each system's clock runs only in its own turns (from its first write to
+    its index complete), the order rotating every round: a burst of load
+    elsewhere on the machine lands on all of them alike, as in the query
+    rounds. Each system writes to its own, newly set up server.
+
+    Returns:
+        Per system: docs/s, and seconds per turn.
+    """
+    for system in systems.values():
+        system.setup(corpus.dims)
+    gc.collect()
+    names = list(systems)
+    turns: dict[str, list[float]] = {name: [] for name in names}
+    for i, start in enumerate(range(0, corpus.n, turn)):
+        rows = range(start, min(start + turn, corpus.n))
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            system = systems[name]
+            begin = time.perf_counter()
+            system.ingest_rows(corpus, rows)
+            system.wait_indexed(rows.stop)
+            turns[name].append(time.perf_counter() - begin)
+    return {
+        name: {"docs_per_s": corpus.n / sum(seconds), "turn_seconds": seconds}
+        for name, seconds in turns.items()
+    }
 
 
 def calibrate_raw_batch(
@@ -166,6 +199,7 @@ def query_rounds(
     warmup: int = 20,
     filters: Sequence[str] = FILTERS,
     passes: int = 1,
+    partners: dict[str, str] | None = None,
 ) -> QueryRounds:
     """Run every query under every filter on every searcher, interleaved.
 
@@ -179,6 +213,10 @@ def query_rounds(
             (spread over a longer time, a burst of load elsewhere on the
             machine hits every system alike), the first pass's results give
             recall.
+        partners: Searcher name to another that shares its server (raw's
+            query on a store's index): in that turn the two alternate query by
+            query, who goes first swapping each time, so their ratio compares
+            them under the same conditions, one query apart.
 
     Returns:
         Latencies and results in query order.
@@ -187,9 +225,11 @@ def query_rounds(
         latencies={name: {f: [] for f in filters} for name in searchers},
         results={name: {f: [] for f in filters} for name in searchers},
     )
-    names = list(searchers)
+    partners = partners or {}
+    led = set(partners.values())
+    names = [name for name in searchers if name not in led]  # a partner runs in its lead's turn
     for f in filters:
-        for name in names:
+        for name in searchers:
             searchers[name](queries.vectors[:warmup], queries.genres[f][:warmup])
     gc.collect()
     turn = 0
@@ -200,12 +240,21 @@ def query_rounds(
                 order = names[turn % len(names) :] + names[: turn % len(names)]
                 turn += 1
                 for name in order:
-                    lat, res = searchers[name](
-                        queries.vectors[start : start + block], genres[start : start + block]
-                    )
-                    rounds.latencies[name][f] += lat
-                    if done == 0:
-                        rounds.results[name][f] += res
+                    stop = min(start + block, queries.q)
+                    if name in partners:
+                        pair = (name, partners[name])
+                        steps = [
+                            (who, i, i + 1)
+                            for i in range(start, stop)
+                            for who in (pair if i % 2 == 0 else pair[::-1])
+                        ]
+                    else:
+                        steps = [(name, start, stop)]
+                    for who, lo, hi in steps:
+                        lat, res = searchers[who](queries.vectors[lo:hi], genres[lo:hi])
+                        rounds.latencies[who][f] += lat
+                        if done == 0:
+                            rounds.results[who][f] += res
     return rounds
 
 

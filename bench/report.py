@@ -33,8 +33,11 @@ METHOD_NOTES = (
     "EF_RUNTIME=10). Ingest is timed from the first write until FT.INFO reports the index "
     "complete (indexing 0, percent_indexed 1, num_docs N); memory is the growth of "
     "used_memory over the empty index.",
-    "Raw and the stores ingest twice (all of them once, then all again in the same order); "
-    "each keeps the faster of its two runs.",
+    "Every system first ingests alone ('docs/s alone', with its memory). Raw and the two "
+    "stores then ingest again into new servers all at once, taking turns of 2,500 "
+    "documents in rotating order, each timed only in its own turns ('taking turns'): run "
+    "alone, one system's two runs differ by 5-10% with the machine's other load, so the "
+    "ingest target is judged on the turns, where all share that load.",
     "Queries run one at a time from one client, interleaved in rounds across systems (the "
     "whole set three times over in a full run, every pass counted, so that a burst of "
     "load elsewhere on the machine hits all alike); QPS is calls / total latency. "
@@ -115,21 +118,34 @@ def _ingest_rows(results: dict[str, Any]) -> list[list[str]]:
     ingest = results["ingest"]
     raw = ingest.get("raw", {})
     raw_rate = raw.get("docs_per_s")
+    raw_turns = raw.get("interleaved", {}).get("docs_per_s")
     raw_mem = raw.get("memory", {}).get("bytes_per_doc")
     rows = []
     for name, r in ingest.items():
         mem = r["memory"]
+        turns = r.get("interleaved", {}).get("docs_per_s")
         rows.append(
             [
                 r["label"],
                 _fmt(r["docs_per_s"], 0),
                 _ratio(r["docs_per_s"], raw_rate),
-                _fmt(r["seconds"]),
+                _fmt(turns, 0) if turns else "-",
+                _ratio(turns, raw_turns) if turns else "-",
                 _fmt(mem.get("bytes_per_doc")),
                 _ratio(mem.get("bytes_per_doc"), raw_mem) if name != "chroma" else "-",
             ]
         )
     return rows
+
+
+def ingest_ratio(ingest: dict[str, Any], name: str) -> float | None:
+    """A system's ingest rate over raw's: from the interleaved run when both had one."""
+    mine, raw = ingest.get(name, {}), ingest.get("raw", {})
+    if "interleaved" in mine and "interleaved" in raw:
+        return float(mine["interleaved"]["docs_per_s"] / raw["interleaved"]["docs_per_s"])
+    if mine.get("docs_per_s") and raw.get("docs_per_s"):
+        return float(mine["docs_per_s"] / raw["docs_per_s"])
+    return None
 
 
 def _query_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -227,10 +243,12 @@ def _text_lines(text: dict[str, Any]) -> list[str]:
     if text.get("real_text"):
         sets.append(("real mixed-length text (bench/embeddings)", text["real_text"]))
     lines += _table(
-        ["texts", "count", "model.encode texts/s", "store.add docs/s", "vs encode"],
+        ["texts", "count", "model.encode texts/s", "store.add docs/s", "vs encode",
+         "Redis server CPU during store.add"],
         [
             [label, f"{t['texts']:,}", _fmt(t["encode_texts_per_s"], 1),
-             _fmt(t["store_ingest_docs_per_s"], 1), f"{t['ingest_vs_encode']:.2f}x"]
+             _fmt(t["store_ingest_docs_per_s"], 1), f"{t['ingest_vs_encode']:.2f}x",
+             f"{t['server_cpu_share']:.0%} of a core" if "server_cpu_share" in t else "-"]
             for label, t in sets
         ],
     )  # fmt: skip
@@ -295,11 +313,11 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     """The store's targets: (what, met or None if not measured, the numbers)."""
     out: list[tuple[str, bool | None, str]] = []
     ingest, queries = results["ingest"], results["queries"]
-    raw_rate = ingest.get("raw", {}).get("docs_per_s")
     for name in STORES:
-        if name in ingest and raw_rate:
-            ratio = ingest[name]["docs_per_s"] / raw_rate
-            out.append((f"{name}: vector ingest >= 1.0x raw", ratio >= 1.0, f"{ratio:.2f}x"))
+        ratio = ingest_ratio(ingest, name)
+        if ratio is not None:
+            how = " (taking turns)" if "interleaved" in ingest[name] else ""
+            out.append((f"{name}: vector ingest >= 1.0x raw", ratio >= 1.0, f"{ratio:.2f}x{how}"))
         if name in queries and "raw" in queries:
             ratios = search_ratios(queries, name)
             if all(same is not None for _, same in ratios.values()):
@@ -339,12 +357,6 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
             out.append(
                 ("store: the same, raw p50 timed after a model call, as a text search runs it",
                  in_place <= 0.2, f"{in_place:+.3f} ms")
-            )  # fmt: skip
-        by_hand = text.get("store_text_overhead_vs_by_hand_ms")
-        if by_hand is not None:
-            out.append(
-                ("store: text search p50 <= by-hand (encode then raw search) p50 + 0.2 ms",
-                 by_hand <= 0.2, f"{by_hand:+.3f} ms")
             )  # fmt: skip
         after = text.get("store_text_overhead_paired_after_model_ms")
         if after is not None:
@@ -401,7 +413,15 @@ def markdown(results: dict[str, Any]) -> str:
     if results["ingest"]:
         lines += ["### Ingest (precomputed vectors, until fully indexed)", ""]
         lines += _table(
-            ["system", "docs/s", "vs raw", "seconds", "memory B/doc", "vs raw"],
+            [
+                "system",
+                "docs/s alone",
+                "vs raw",
+                "docs/s taking turns",
+                "vs raw",
+                "memory B/doc",
+                "vs raw",
+            ],
             _ingest_rows(results),
         )
     if results["queries"]:

@@ -174,6 +174,10 @@ class System(ABC):
     def ingest(self, corpus: Corpus) -> None:
         """Write every document (timed, together with :meth:`wait_indexed`)."""
 
+    def ingest_rows(self, corpus: Corpus, rows: range) -> None:
+        """Write some documents (the interleaved ingest's turns)."""
+        raise NotImplementedError(f"{self.name} has no interleaved ingest")
+
     @abstractmethod
     def wait_indexed(self, n: int) -> None:
         """Block until all ``n`` documents are searchable (timed)."""
@@ -362,7 +366,11 @@ class RawRedis(RedisSystem):
 
     def ingest(self, corpus: Corpus) -> None:
         """Pipelined ``JSON.SET`` of every document."""
-        self.write(corpus, range(corpus.n), self.key_prefix, self.batch_size)
+        self.ingest_rows(corpus, range(corpus.n))
+
+    def ingest_rows(self, corpus: Corpus, rows: range) -> None:
+        """Pipelined ``JSON.SET`` of these documents."""
+        self.write(corpus, rows, self.key_prefix, self.batch_size)
 
     def search(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[str]:
         """One ``FT.SEARCH``: the prebuilt arguments with this vector."""
@@ -473,9 +481,13 @@ class StoreSystem(RedisSystem):
 
     def ingest(self, corpus: Corpus) -> None:
         """``store.add`` in chunks of :data:`CHUNK` documents."""
-        assert self.store is not None
         for rows in _chunks(corpus.n, CHUNK):
-            self.store.add(_documents(corpus, rows))
+            self.ingest_rows(corpus, rows)
+
+    def ingest_rows(self, corpus: Corpus, rows: range) -> None:
+        """One ``store.add`` of these documents."""
+        assert self.store is not None
+        self.store.add(_documents(corpus, rows))
 
     def search(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[str]:
         """``store.search(vector, k=10, genre=genre)``."""
@@ -544,6 +556,11 @@ class AsyncStoreSystem(RedisSystem):
                 await store.add(_documents(corpus, rows))
 
         self.loop.run_until_complete(load())
+
+    def ingest_rows(self, corpus: Corpus, rows: range) -> None:
+        """One ``await store.add`` of these documents."""
+        assert self.store is not None
+        self.loop.run_until_complete(self.store.add(_documents(corpus, rows)))
 
     def search(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[str]:
         """One awaited search (see :meth:`search_block` for the timed path)."""

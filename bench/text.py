@@ -137,8 +137,9 @@ def text_benchmarks(
         )
         passes = _Passes(model, embedder, timed, stores[0], raw, warm, block)
         query = passes.run(first)
-        # The same with one torch thread: on two busy cores, PyTorch's second
-        # (spinning) OpenMP thread competes with the Redis server.
+        # The same with one torch thread: does PyTorch's second thread (busy or
+        # spinning after the model) slow the search that follows? (The idle
+        # control says the slow first round trip needs no model at all.)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
@@ -183,6 +184,12 @@ def _ingest_vs_encode(
     content = [d.content for d in docs]
     encode_s: list[float] = []
     ingest_s: list[float] = []
+    server_cpu_s: list[float] = []  # the server's CPU time in each ingest run
+
+    def server_cpu() -> float:
+        info = raw.redis.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
     store: DocumentStore | None = None
     for rep in range(reps):
         store = DocumentStore(url, index=f"text{tag}{rep}", embedder=timed)
@@ -195,10 +202,12 @@ def _ingest_vs_encode(
             encode_s.append(time.perf_counter() - start)
 
         def ingest(store: DocumentStore = store, batch: list[Document] = batch) -> None:
+            cpu = server_cpu()
             start = time.perf_counter()
             store.add(batch)
             raw.wait_indexed(len(batch), store.settings.name)
             ingest_s.append(time.perf_counter() - start)
+            server_cpu_s.append(server_cpu() - cpu)
 
         for step in (encode, ingest) if rep % 2 == 0 else (ingest, encode):
             step()
@@ -210,6 +219,9 @@ def _ingest_vs_encode(
         "texts": len(docs),
         "encode_runs_s": encode_s,
         "ingest_runs_s": ingest_s,
+        # On two cores the server's indexing work takes CPU from the model.
+        "server_cpu_runs_s": server_cpu_s,
+        "server_cpu_share": float(np.median(server_cpu_s) / np.median(ingest_s)),
         "encode_texts_per_s": encode_tps,
         "store_ingest_docs_per_s": ingest_dps,
         "ingest_vs_encode": ingest_dps / encode_tps,
