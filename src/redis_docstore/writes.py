@@ -103,6 +103,11 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[None]:
     confirmed: list[str] = []
     in_flight: list[tuple[Sequence[Record], Any]] = []
     batches = [records[i : i + WRITE_BATCH] for i in range(0, len(records), WRITE_BATCH)]
+    if batches and any(r.embedding is None for r in batches[-1]):
+        # The last batch's write overlaps no embedding: in pieces of a quarter
+        # batch, only the last piece is left to write once the model is done.
+        last, quarter = batches.pop(), WRITE_BATCH // 4
+        batches += [last[i : i + quarter] for i in range(0, len(last), quarter)]
     try:
         for batch in batches:
             missing = [r.content for r in batch if r.embedding is None]
