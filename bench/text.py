@@ -109,6 +109,7 @@ def text_benchmarks(
     model, model_load = _load_model()
     timed = TimedEmbedder(embedder)
 
+    torch_threads = torch.get_num_threads()
     raw = RawRedis()
     url = raw.start_server()
     stores: list[DocumentStore] = []
@@ -126,6 +127,16 @@ def text_benchmarks(
         ]
         real_result = _ingest_vs_encode(model, timed, raw, url, real, reps=reps, tag="r")
         stores.append(real_result.pop("store"))
+        # The control: one torch thread on both sides leaves a core to the
+        # Redis server, which on two cores otherwise takes CPU from the model.
+        torch.set_num_threads(1)
+        try:
+            spare_core = _ingest_vs_encode(
+                model, timed, raw, url, _documents(corpus, texts), reps=2, tag="g1"
+            )
+        finally:
+            torch.set_num_threads(torch_threads)
+        stores.append(spare_core.pop("store"))
 
         # Distinct texts, and warm-up texts apart from the timed ones, so that
         # every timed store search misses the store's embedding cache.
@@ -160,6 +171,7 @@ def text_benchmarks(
         "embedder_load_s": embedder_load,
         **generated,
         "real_text": real_result,
+        "generated_one_torch_thread": spare_core,
         **query,
         "one_torch_thread": query_one_thread,
     }
@@ -177,13 +189,17 @@ def _ingest_vs_encode(
 ) -> dict[str, Any]:
     """``model.encode(texts)`` (its defaults) against ``store.add`` of the same texts.
 
-    Runs alternate (ABBA) to cancel drift; each ingest goes into a new index
-    and is timed until the index is complete. Returns throughputs, the runs,
-    and the last store (for the query rounds).
+    Runs alternate (ABC CBA) to cancel drift; each ingest goes into a new
+    index and is timed until the index is complete. The store's embedder runs
+    alone too, and its time inside ``store.add`` is recorded: what the store
+    adds to the model, and what the model loses to the concurrent writes.
+    Returns throughputs, the runs, and the last store (for the query rounds).
     """
     content = [d.content for d in docs]
     encode_s: list[float] = []
+    embed_s: list[float] = []
     ingest_s: list[float] = []
+    model_in_add_s: list[float] = []
     server_cpu_s: list[float] = []  # the server's CPU time in each ingest run
 
     def server_cpu() -> float:
@@ -201,15 +217,23 @@ def _ingest_vs_encode(
             model.encode(content)
             encode_s.append(time.perf_counter() - start)
 
+        def embed() -> None:
+            start = time.perf_counter()
+            timed.inner.embed_many(content)
+            embed_s.append(time.perf_counter() - start)
+
         def ingest(store: DocumentStore = store, batch: list[Document] = batch) -> None:
             cpu = server_cpu()
+            timed.calls_ns.clear()
             start = time.perf_counter()
             store.add(batch)
             raw.wait_indexed(len(batch), store.settings.name)
             ingest_s.append(time.perf_counter() - start)
+            model_in_add_s.append(sum(timed.calls_ns) / 1e9)
             server_cpu_s.append(server_cpu() - cpu)
 
-        for step in (encode, ingest) if rep % 2 == 0 else (ingest, encode):
+        steps = (encode, embed, ingest)
+        for step in steps if rep % 2 == 0 else steps[::-1]:
             step()
         if rep < reps - 1:
             store.close()
@@ -219,6 +243,10 @@ def _ingest_vs_encode(
         "texts": len(docs),
         "encode_runs_s": encode_s,
         "ingest_runs_s": ingest_s,
+        "embedder_runs_s": embed_s,
+        "embedder_texts_per_s": len(docs) / float(np.median(embed_s)),
+        "model_in_add_runs_s": model_in_add_s,
+        "model_in_add_texts_per_s": len(docs) / float(np.median(model_in_add_s)),
         # On two cores the server's indexing work takes CPU from the model.
         "server_cpu_runs_s": server_cpu_s,
         "server_cpu_share": float(np.median(server_cpu_s) / np.median(ingest_s)),
