@@ -34,7 +34,7 @@ METHOD_NOTES = (
     "complete (indexing 0, percent_indexed 1, num_docs N); memory is the growth of "
     "used_memory over the empty index.",
     "Every system first ingests alone ('docs/s alone', with its memory). Raw and the two "
-    "stores then ingest again into new servers all at once, taking turns of 2,500 "
+    "stores then ingest again into new servers all at once, taking turns of 10,000 "
     "documents in rotating order, each timed only in its own turns ('taking turns'): run "
     "alone, one system's two runs differ by 5-10% with the machine's other load, so the "
     "ingest target is judged on the turns, where all share that load.",

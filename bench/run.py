@@ -46,6 +46,7 @@ from bench.measure import (
 )
 from bench.systems import (
     ALL_SYSTEMS,
+    CHUNK,
     LABELS,
     PROBED,
     RedisSystem,
@@ -325,11 +326,11 @@ def _interleaved_ingest(
 
     Each system's first ingest ran alone, minutes apart from the others';
     ingest is server-bound here and two runs of one system differ by 5-10%
-    with the machine's other load. Taking turns of 2,500 documents (the
+    with the machine's other load. Taking turns of 10,000 documents (the
     order rotating) exposes every system to the same load; the ratio to raw
     comes from this run.
     """
-    _log(f"ingest: {', '.join(names)} again, interleaved in turns of 2,500 documents")
+    _log(f"ingest: {', '.join(names)} again, taking turns of {CHUNK:,} documents")
     systems = {name: make_system(name, raw_batch=raw_batch) for name in names}
     try:
         again = interleaved_ingest(systems, corpus)
