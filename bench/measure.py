@@ -31,6 +31,7 @@ __all__ = [
     "measure_ingest",
     "query_rounds",
     "recall_at_k",
+    "rotated",
 ]
 
 Searcher = Callable[
@@ -110,7 +111,7 @@ def interleaved_ingest(
     turns: dict[str, list[float]] = {name: [] for name in names}
     for i, start in enumerate(range(0, corpus.n, turn)):
         rows = range(start, min(start + turn, corpus.n))
-        for name in names[i % len(names) :] + names[: i % len(names)]:
+        for name in rotated(names, i):
             system = systems[name]
             begin = time.perf_counter()
             system.ingest_rows(corpus, rows)
@@ -242,25 +243,29 @@ def query_rounds(
         for f in filters:
             genres = queries.genres[f]
             for start in range(0, queries.q, block):
-                order = names[turn % len(names) :] + names[: turn % len(names)]
-                turn += 1
-                for name in order:
-                    stop = min(start + block, queries.q)
-                    if name in partners:
-                        pair = (name, partners[name])
-                        steps = [
-                            (who, i, i + 1)
-                            for i in range(start, stop)
-                            for who in (pair if i % 2 == 0 else pair[::-1])
-                        ]
-                    else:
-                        steps = [(name, start, stop)]
-                    for who, lo, hi in steps:
+                stop = min(start + block, queries.q)
+                for name in rotated(names, turn):
+                    for who, lo, hi in _steps(name, partners.get(name), start, stop):
                         lat, res = searchers[who](queries.vectors[lo:hi], genres[lo:hi])
                         rounds.latencies[who][f] += lat
                         if done == 0:
                             rounds.results[who][f] += res
+                turn += 1
     return rounds
+
+
+def rotated(names: Sequence[str], turn: int) -> list[str]:
+    """``names`` starting from the ``turn``-th (each turn, the next one goes first)."""
+    k = turn % len(names)
+    return [*names[k:], *names[:k]]
+
+
+def _steps(name: str, partner: str | None, start: int, stop: int) -> list[tuple[str, int, int]]:
+    """(searcher, first, end) calls for one turn: one block, or a pair alternating."""
+    if partner is None:
+        return [(name, start, stop)]
+    pairs = ((name, partner), (partner, name))  # who goes first swaps each query
+    return [(who, i, i + 1) for i in range(start, stop) for who in pairs[i % 2]]
 
 
 def ef_sweep(

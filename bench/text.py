@@ -34,7 +34,7 @@ import numpy.typing as npt
 import torch
 
 from bench.corpus import Corpus, make_text_queries
-from bench.measure import latency_stats
+from bench.measure import latency_stats, rotated
 from bench.systems import RawRedis
 from redis_docstore import Document, DocumentStore
 from redis_docstore.embeddings import DefaultEmbedder
@@ -362,8 +362,7 @@ def _rounds(
     latencies: dict[str, list[int]] = {name: [] for name in names}
     clock = time.perf_counter_ns
     for turn, start in enumerate(range(0, count, block)):
-        order = names[turn % len(names) :] + names[: turn % len(names)]
-        for name in order:
+        for name in rotated(names, turn):
             op = ops[name]
             for i in range(start, min(start + block, count)):
                 begin = clock()
