@@ -524,7 +524,7 @@ class StoreBase:
                 if not query.strip():
                     raise InvalidQueryError("the query text is empty")
                 texts.append(query)
-        computed = iter((yield from self._embed_flow(texts)) if texts else ())
+        computed = iter((yield from self._embed_flow(texts)))
         return [
             next(computed)
             if isinstance(q, str)
@@ -536,8 +536,7 @@ class StoreBase:
         self, queries: Sequence[str | Sequence[float]], spec: SearchSpec
     ) -> Flow[list[list[Hit]]]:
         vectors = yield from self._query_vectors_flow(queries)
-        if not self._ready:
-            yield from self._create_flow()
+        yield from self._ensure_flow()
         if spec.settings is not self.settings:  # the first use read the meta hash
             spec = replace(spec, settings=self.settings)
         replies = yield Commands(

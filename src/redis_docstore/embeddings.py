@@ -226,10 +226,10 @@ def validate_vector(
             vector under COSINE.
     """
     if type(vector) is np.ndarray and vector.dtype == np.float32 and vector.shape == (dims,):
-        # What models return and searches pass, checked in one numpy call (it
-        # runs right after a model call, when every call is slow): a NaN or
-        # inf makes the sum of squares non-finite, and so does a value whose
-        # square overflows, or 0 a zero vector; the slow path below decides those.
+        # What models return and searches pass, checked in one numpy call: a
+        # NaN or inf makes the sum of squares non-finite, and so does a value
+        # whose square overflows, or 0 a zero vector; the slow path below
+        # decides those.
         with np.errstate(over="ignore", invalid="ignore"):  # those go to the full check
             norm = float(vector.dot(vector))
         if math.isfinite(norm) and (norm > 0 or distance != "cosine"):
