@@ -1,7 +1,7 @@
-"""The server-free half of the ``docstore`` CLI: bulk input and output, progress, ``--where``.
+"""The server-free half of the ``docstore`` CLI: bulk input and output.
 
 Nothing here talks to Redis or runs the model, so all of it is unit-tested
-without a server.
+without a server (as are the CLI's other pure parts: ``progress``, ``where``).
 
 Bulk input
 ----------
@@ -34,8 +34,7 @@ import os
 import re
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,14 +42,13 @@ from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
 import numpy
 
-from redis_docstore import Document, Filter, Num, Tag, Text
+from redis_docstore import Document
 from redis_docstore.documents import prepare_documents
 from redis_docstore.embeddings import DEFAULT_DIMS
 from redis_docstore.errors import ValidationError
 
 if TYPE_CHECKING:
     from redis_docstore import LoadReport
-    from redis_docstore.filters import FieldKind
     from redis_docstore.schema import Distance
 
 __all__ = [
@@ -59,7 +57,6 @@ __all__ = [
     "CheckReport",
     "Format",
     "InputError",
-    "ProgressBar",
     "Rejection",
     "Row",
     "Source",
@@ -71,13 +68,9 @@ __all__ = [
     "export_file",
     "human_summary",
     "open_sources",
-    "parse_field",
-    "parse_where",
-    "parse_wheres",
     "read_documents",
     "read_file",
     "read_rows",
-    "render_progress",
     "write_jsonl",
     "write_sources",
 ]
@@ -89,12 +82,6 @@ JSONL_FIELDS: Final = frozenset({"content", "genre", "id", "metadata", "embeddin
 _CSV_RESERVED: Final = frozenset({"metadata", "embedding"})
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_WHERE = re.compile(
-    r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|!~|=|>|<|~)\s*(.*?)\s*", re.DOTALL
-)
-_KINDS: Final[tuple[str, ...]] = ("tag", "numeric", "text")
 
 
 class InputError(ValidationError):
@@ -422,212 +409,6 @@ def human_summary(
     if check.rejected > limit:
         lines.append(f"  ... and {check.rejected - limit} more")
     return lines
-
-
-# -- progress ------------------------------------------------------------------------------------
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def render_progress(
-    done: int, total: int | None, elapsed: float, *, label: str = "", width: int = 24
-) -> str:
-    """One line of progress: ``label [####----] done/total  pct  docs/s  ETA``.
-
-    Without a ``total`` (still counting), just the count and the rate.
-    """
-    rate = done / elapsed if elapsed > 0 else 0.0
-    speed = f"{rate:,.1f} docs/s" if rate < 10 else f"{rate:,.0f} docs/s"
-    head = f"{label} " if label else ""
-    if total is None:
-        return f"{head}{done:,} docs  {speed}"
-    fraction = min(done / total, 1.0) if total > 0 else 1.0
-    filled = int(fraction * width)
-    left = total - done
-    eta = _duration(left / rate) if rate > 0 and left > 0 else "0:00" if left <= 0 else "--:--"
-    bar = "#" * filled + "-" * (width - filled)
-    return f"{head}[{bar}] {done:,}/{total:,} {fraction:4.0%}  {speed}  ETA {eta}"
-
-
-class ProgressBar:
-    """A progress line redrawn in place (``\\r``), at most every ``interval`` seconds."""
-
-    def __init__(
-        self,
-        stream: IO[str],
-        total: int | None,
-        *,
-        label: str = "",
-        interval: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.stream, self.total, self.label = stream, total, label
-        self.interval, self.clock = interval, clock
-        self.done = 0
-        self.started = clock()
-        self._drawn_at: float | None = None
-        self._width = 0
-
-    def advance(self, n: int) -> None:
-        """Count ``n`` more documents; redraw unless the last redraw was too recent."""
-        self.done += n
-        now = self.clock()
-        if self._drawn_at is None or now - self._drawn_at >= self.interval:
-            self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        line = render_progress(self.done, self.total, now - self.started, label=self.label)
-        self.stream.write("\r" + line.ljust(self._width))
-        self.stream.flush()
-        self._width = max(self._width, len(line))
-        self._drawn_at = now
-
-    def close(self) -> None:
-        """Draw the final state and end the line."""
-        self._draw(self.clock())
-        self.stream.write("\n")
-        self.stream.flush()
-
-    def __enter__(self) -> ProgressBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-# -- --field and --where -------------------------------------------------------------------------
-
-
-def parse_field(text: str) -> tuple[str, FieldKind]:
-    """Parse ``NAME=KIND`` (KIND: tag, numeric or text) of ``--field``.
-
-    Raises:
-        InputError: Not that form, a bad name or an unknown kind.
-    """
-    name, sep, kind = text.partition("=")
-    name, kind = name.strip(), kind.strip().lower()
-    if not sep or not _NAME.fullmatch(name):
-        raise InputError(f"expected NAME=KIND (NAME: letters, digits, '_'), not {text!r}")
-    if kind not in _KINDS:
-        raise InputError(f"field {name!r}: KIND must be tag, numeric or text, not {kind!r}")
-    return name, kind  # type: ignore[return-value]  # checked against _KINDS
-
-
-def _number(text: str, where: str) -> int | float:
-    if not _NUMBER.fullmatch(text):
-        raise InputError(f"{where}: {text!r} is not a number")
-    value = float(text)
-    if not math.isfinite(value):
-        raise InputError(f"{where}: {text!r} is out of range")
-    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else value
-
-
-def _tag_values(text: str, where: str) -> list[str]:
-    """Split at unescaped ``|``; a backslash takes the next character literally."""
-    values, current, chars = [], [], iter(text)
-    for ch in chars:
-        if ch == "\\":
-            escaped = next(chars, None)
-            if escaped is None:
-                raise InputError(f"{where}: a trailing backslash escapes nothing")
-            current.append(escaped)
-        elif ch == "|":
-            values.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    values.append("".join(current).strip())
-    return values
-
-
-def _numeric(name: str, op: str, value: str, where: str) -> Filter:
-    num = Num(name)
-    if op in ("=", "!=") and ".." in value:
-        low_text, _, high_text = value.partition("..")
-        if not low_text.strip() and not high_text.strip():
-            raise InputError(f"{where}: a range needs a bound: LOW..HIGH, LOW.. or ..HIGH")
-        low = _number(low_text.strip(), where) if low_text.strip() else -math.inf
-        high = _number(high_text.strip(), where) if high_text.strip() else math.inf
-        flt = num.between(low, high)
-        return ~flt if op == "!=" else flt
-    number = _number(value, where)
-    ops: dict[str, Callable[[float], Filter]] = {
-        "=": num.__eq__, "!=": num.__ne__, "<": num.__lt__, "<=": num.__le__,
-        ">": num.__gt__, ">=": num.__ge__,
-    }  # fmt: skip
-    if op not in ops:
-        raise InputError(f"{where}: {op!r} does not apply to the numeric field {name!r}")
-    return ops[op](number)
-
-
-def _filter(name: str, kind: str, op: str, value: str, where: str) -> Filter:
-    if kind == "numeric":
-        return _numeric(name, op, value, where)
-    if kind == "tag":
-        if op not in ("=", "!="):
-            raise InputError(f"{where}: the tag field {name!r} takes = or != (not {op!r})")
-        values = _tag_values(value, where)
-        return Tag(name) == values if op == "=" else Tag(name) != values
-    if op in ("~", "!~"):
-        flt = Text(name).has_words(value)
-    elif op in ("=", "!="):
-        flt = Text(name).has_phrase(value)
-    else:
-        raise InputError(f"{where}: the text field {name!r} takes ~, !~, = or != (not {op!r})")
-    return ~flt if op.startswith("!") else flt
-
-
-def parse_where(text: str, fields: Mapping[str, FieldKind]) -> Filter:
-    """Parse one ``--where`` condition into a :class:`~redis_docstore.Filter`.
-
-    ``NAME OP VALUE`` (``==`` is ``=``); the field's declared kind (``fields``)
-    decides what it means (an undeclared field is guessed from the operator and
-    value, and the store then refuses it):
-
-    * tag: ``author=Ann``, ``author=Ann|Bob`` (any of), ``author!=Ann`` (none of;
-      ``\\|`` is a literal ``|``, ``\\\\`` a backslash);
-    * numeric: ``year=1999``, ``year!=1999``, ``year>=2000`` (also ``>``, ``<``,
-      ``<=``), ``year=1990..1999`` (between, inclusive; ``1990..``, ``..1999``);
-    * text: ``content~word words`` (has every word), ``content!~words`` (has
-      not), ``content=a phrase`` (the exact phrase), ``content!=a phrase``.
-
-    Values are data, never query syntax: everything is escaped by the filters.
-
-    Raises:
-        InputError: Not that form, a missing or bad value, or an operator that
-            does not fit the field's kind.
-    """
-    where = f"--where {text!r}"
-    match = _WHERE.fullmatch(text)
-    if match is None:
-        raise InputError(f"{where}: expected NAME OP VALUE, with OP one of = != < <= > >= ~ !~")
-    name, op, value = match.groups()
-    op = "=" if op == "==" else op
-    if not value:
-        raise InputError(f"{where}: no value after {op!r}")
-    kind = fields.get(name)
-    if kind is None:  # undeclared: guess, and let the store say it is undeclared
-        ranged = op in ("=", "!=") and (_NUMBER.fullmatch(value) or ".." in value)
-        kind = "text" if "~" in op else "numeric" if op[0] in "<>" or ranged else "tag"
-    try:
-        return _filter(name, kind, op, value, where)
-    except InputError:
-        raise
-    except ValidationError as exc:  # the filter refused a value
-        raise InputError(f"{where}: {exc}") from None
-
-
-def parse_wheres(texts: Sequence[str], fields: Mapping[str, FieldKind]) -> Filter | None:
-    """Parse every ``--where`` and AND them (``None`` for none)."""
-    filters = [parse_where(text, fields) for text in texts]
-    result = filters[0] if filters else None
-    for flt in filters[1:]:
-        result = result & flt if result is not None else flt
-    return result
 
 
 # -- files ---------------------------------------------------------------------------------------

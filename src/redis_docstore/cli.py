@@ -32,21 +32,20 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 from redis_docstore.bulk import (
     InputError,
-    ProgressBar,
     WriteReport,
     add_summary,
     check_sources,
     export_file,
     human_summary,
     open_sources,
-    parse_field,
-    parse_wheres,
     read_documents,
     write_jsonl,
     write_sources,
 )
 from redis_docstore.documents import Document, Hit
 from redis_docstore.errors import DocstoreError, SchemaMismatchError
+from redis_docstore.progress import ProgressBar
+from redis_docstore.where import parse_field, parse_wheres
 
 if TYPE_CHECKING:
     from redis_docstore.filters import FieldKind

@@ -1,4 +1,4 @@
-"""The CLI's server-free half: JSON Lines and CSV rows, the two passes, progress, --where."""
+"""The CLI's server-free half: JSON Lines and CSV rows, the two passes, export."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import io
 import itertools
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,11 @@ from typing import Any
 import numpy
 import pytest
 
-from redis_docstore import Document, Filter, LoadReport, Num, Tag, Text
+from redis_docstore import Document, LoadReport
 from redis_docstore.bulk import (
     MAX_REJECTIONS,
     CheckReport,
     InputError,
-    ProgressBar,
     Rejection,
     Row,
     Source,
@@ -33,25 +31,14 @@ from redis_docstore.bulk import (
     human_summary,
     jsonl_rows,
     open_sources,
-    parse_field,
-    parse_where,
-    parse_wheres,
     read_file,
     read_rows,
-    render_progress,
     write_jsonl,
     write_sources,
 )
 from redis_docstore.documents import content_id
 
 LIBRARY = Path(__file__).parents[2] / "fixtures" / "library.jsonl"
-FIELDS: dict[str, Any] = {
-    "genre": "tag",
-    "content": "text",
-    "author": "tag",
-    "year": "numeric",
-    "summary": "text",
-}
 
 
 def rows_of(text: str, fmt: str = "csv") -> list[Row]:
@@ -557,187 +544,3 @@ def test_the_library_fixture_reads_cleanly() -> None:
         rows = list(read_rows(lines, "jsonl"))
     assert len(rows) == 300
     assert all(r.document is not None for r in rows)
-
-
-# -- progress ------------------------------------------------------------------------------------
-
-
-def test_render_progress() -> None:
-    assert render_progress(250, 1000, 2.0, label="adding", width=10) == (
-        "adding [##--------] 250/1,000  25%  125 docs/s  ETA 0:06"
-    )
-    assert (
-        render_progress(1000, 1000, 8.0, width=4)
-        == "[####] 1,000/1,000 100%  125 docs/s  ETA 0:00"
-    )
-    assert render_progress(0, 50, 0.0, width=4) == "[----] 0/50   0%  0.0 docs/s  ETA --:--"
-    assert render_progress(3, 7200, 3.0, width=4) == "[----] 3/7,200   0%  1.0 docs/s  ETA 1:59:57"
-    assert render_progress(12, 10, 1.0, width=4).startswith("[####] 12/10 100%")
-    assert render_progress(0, 0, 1.0, width=4).startswith("[####] 0/0 100%")
-    assert render_progress(1234, None, 2.0, label="checking") == "checking 1,234 docs  617 docs/s"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_progress_bar_redraws_in_place_at_most_ten_times_a_second() -> None:
-    stream, clock = io.StringIO(), Clock()
-    bar = ProgressBar(stream, 100, label="adding", clock=clock)
-    for _ in range(50):  # 50 updates within 0.049 s: one redraw
-        clock.now += 0.001
-        bar.advance(1)
-    assert stream.getvalue().count("\r") == 1
-    clock.now += 0.2
-    bar.advance(50)
-    assert stream.getvalue().count("\r") == 2
-    bar.close()
-    text = stream.getvalue()
-    assert text.count("\r") == 3
-    assert text.endswith("100/100 100%  400 docs/s  ETA 0:00\n")
-    assert "\n" not in text[:-1]
-
-
-def test_progress_bar_pads_a_shorter_line() -> None:
-    stream, clock = io.StringIO(), Clock()
-    with ProgressBar(stream, None, clock=clock, interval=0) as bar:
-        clock.now += 1
-        bar.advance(100_000)
-        clock.now += 1000
-        bar.advance(1)
-    first, second, last = stream.getvalue().split("\r")[1:]
-    assert len(second) == len(first) > len(second.rstrip())
-    assert last.rstrip("\n").strip() == "100,001 docs  100 docs/s"
-
-
-# -- --field -------------------------------------------------------------------------------------
-
-
-def test_parse_field() -> None:
-    assert parse_field("author=tag") == ("author", "tag")
-    assert parse_field(" year = NUMERIC ") == ("year", "numeric")
-    assert parse_field("_summary2=text") == ("_summary2", "text")
-    for bad in ("author", "author=", "=tag", "2x=tag", "a-b=tag", "author=keyword", "a b=tag"):
-        with pytest.raises(InputError):
-            parse_field(bad)
-
-
-# -- --where -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("author=Ann", Tag("author") == "Ann"),
-        ("author = Ann Lee ", Tag("author") == "Ann Lee"),
-        ("author=Ann|Bob", Tag("author") == ["Ann", "Bob"]),
-        ("author==Ann", Tag("author") == "Ann"),
-        ("year==1999", Num("year") == 1999),
-        ("author=Ann | Bob", Tag("author") == ["Ann", "Bob"]),
-        ("author!=Ann|Bob", Tag("author") != ["Ann", "Bob"]),
-        (r"author=a\|b|c", Tag("author") == ["a|b", "c"]),
-        (r"author=back\\slash", Tag("author") == "back\\slash"),
-        ("author=1999", Tag("author") == "1999"),
-        ("genre=sci-fi|jazz & blues", Tag("genre") == ["sci-fi", "jazz & blues"]),
-        ("year=1999", Num("year") == 1999),
-        ("year!=1999", Num("year") != 1999),
-        ("year>=2000", Num("year") >= 2000),
-        ("year>2000", Num("year") > 2000),
-        ("year<2010.5", Num("year") < 2010.5),
-        ("year<=-1e3", Num("year") <= -1000.0),
-        ("year=1990..1999", Num("year").between(1990, 1999)),
-        ("year = 1990 .. 1999", Num("year").between(1990, 1999)),
-        ("year=1.5..2", Num("year").between(1.5, 2)),
-        ("year=1990..", Num("year").between(1990, math.inf)),
-        ("year=..1999", Num("year").between(-math.inf, 1999)),
-        ("year!=1990..1999", ~Num("year").between(1990, 1999)),
-        ("content~happy dogs", Text("content").has_words("happy dogs")),
-        ("content!~cats", ~Text("content").has_words("cats")),
-        ("content=a happy dog", Text("content").has_phrase("a happy dog")),
-        ("summary!=a happy dog", ~Text("summary").has_phrase("a happy dog")),
-        # undeclared fields: guessed from the operator and value (the store refuses them)
-        ("publisher=Acme", Tag("publisher") == "Acme"),
-        ("pages>100", Num("pages") > 100),
-        ("pages=100", Num("pages") == 100),
-        ("pages=1..5", Num("pages").between(1, 5)),
-        ("notes~word", Text("notes").has_words("word")),
-    ],
-)
-def test_parse_where(text: str, expected: Filter) -> None:
-    assert parse_where(text, FIELDS) == expected
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        'Ann" | @genre:{*}',
-        "x} | @year:[-inf +inf] | @author:{y",
-        "*",
-        "-(Ann)",
-        "a\\",  # a lone trailing backslash is refused below; "a\\\\" is one backslash
-        "${x}",
-        "O'Brien; DROP",
-    ],
-)
-def test_hostile_tag_values_are_only_data(value: str) -> None:
-    text = "author=" + value.replace("\\", "\\\\").replace("|", "\\|")
-    flt = parse_where(text, FIELDS)
-    assert flt == (Tag("author") == value)
-    assert dict(flt.fields) == {"author": "tag"}
-    assert flt.expression.startswith("@author:{") and flt.expression.endswith("}")
-    # Every ASCII punctuation mark of the value is escaped inside the braces.
-    inner = flt.expression[len("@author:{") : -1]
-    unescaped = [c for i, c in enumerate(inner) if c in "{}|*()\"'$@" and inner[i - 1] != "\\"]
-    assert unescaped == []
-
-
-def test_hostile_text_is_split_into_words() -> None:
-    flt = parse_where("content~cat) | @genre:{*} -(dog", FIELDS)
-    assert flt == Text("content").has_words("cat genre dog")
-    assert "@genre" not in flt.expression.replace("@content", "")
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("author", "expected NAME OP VALUE"),
-        ("=Ann", "expected NAME OP VALUE"),
-        ("au thor=Ann", "expected NAME OP VALUE"),
-        ("@author=Ann", "expected NAME OP VALUE"),
-        ("2author=Ann", "expected NAME OP VALUE"),
-        ("author=", "no value after '='"),
-        ("author=  ", "no value after '='"),
-        ("author>Ann", "the tag field 'author' takes = or !="),
-        ("author~Ann", "the tag field 'author' takes = or !="),
-        ("author=Ann\\", "trailing backslash"),
-        ("author=Ann||Bob", "must not be empty"),
-        ("year=abc", "'abc' is not a number"),
-        ("year>=2000x", "is not a number"),
-        ("year>=inf", "is not a number"),
-        ("year>=1e999", "out of range"),
-        ("year=..", "a range needs a bound"),
-        ("year=1..x", "'x' is not a number"),
-        ("year~2000", "'~' does not apply to the numeric field 'year'"),
-        ("content>3", "the text field 'content' takes"),
-        ("content~the", "stopwords"),
-        ("content~ ...", "holds no word"),
-        ("genre=\x07bell", "control character"),
-    ],
-)
-def test_bad_where_conditions(text: str, message: str) -> None:
-    with pytest.raises(InputError) as info:
-        parse_where(text, FIELDS)
-    assert str(info.value).startswith(f"--where {text!r}: ")
-    assert message in str(info.value)
-
-
-def test_where_conditions_are_anded() -> None:
-    assert parse_wheres([], FIELDS) is None
-    assert parse_wheres(["year>=2000"], FIELDS) == (Num("year") >= 2000)
-    assert parse_wheres(["year>=2000", "author=Ann", "content~dog"], FIELDS) == (
-        (Num("year") >= 2000) & (Tag("author") == "Ann") & Text("content").has_words("dog")
-    )
