@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from redis_docstore import reads
 from redis_docstore.conditions import genre_filters
 from redis_docstore.connection import is_missing_index, translate
 from redis_docstore.documents import (
@@ -55,19 +56,14 @@ from redis_docstore.errors import (
     ValidationError,
 )
 from redis_docstore.filters import FieldKind, Filter, check_fields, combine, render
-from redis_docstore.genres import GENRE_FIELD
 from redis_docstore.migration import decode, embedder_name, meta_fields, meta_key, reembed_flow
 from redis_docstore.query import (
-    aggregate_keys,
-    aggregate_keys_command,
     count_command,
-    parse_documents,
     render_command,
     result_keys,
     search_ids_command,
     total_results,
     validate_k,
-    validate_offset,
 )
 from redis_docstore.schema import (
     Algorithm,
@@ -414,77 +410,30 @@ class StoreBase:
             )
         )
 
-    # -- reads -------------------------------------------------------------------
+    # -- reads (flows in reads.py) ---------------------------------------------
 
     def _get_flow(self, doc_id: str) -> Flow[Document | None]:
-        key = self.settings.key(validate_id(doc_id))
-        yield from self._ensure_flow()
-        (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
-        return None if raw is None else parse_document(doc_id, raw)
+        return (yield from reads.get_flow(self, doc_id))
 
     def _count_flow(self, expression: str) -> Flow[int]:
-        yield from self._ensure_flow()
-        (reply,) = yield Commands(
-            [count_command(self.settings.name, expression)], "counting documents"
-        )
-        return total_results(reply)
+        return (yield from reads.count_flow(self, expression))
 
     def _genres_flow(self, expression: str) -> Flow[dict[str, int]]:
-        yield from self._ensure_flow()
-        name = self.settings.name
-        (values,) = yield Commands([("FT.TAGVALS", name, GENRE_FIELD)], "listing genres")
-        genres = sorted(decode(v) for v in values)
-        if not genres:
-            return {}
-        # GROUPBY on a multi-value TAG groups each document under its first
-        # value only, so each genre is counted by its own (pipelined) query.
-        replies = yield Commands(
-            [
-                count_command(name, render(combine(genre_filters(genre=g), _raw(expression))))
-                for g in genres
-            ],
-            "counting genres",
-        )
-        counts = {g: total_results(r) for g, r in zip(genres, replies, strict=True)}
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return {g: n for g, n in ranked if n > 0}
+        return (yield from reads.genres_flow(self, expression))
 
     def _list_flow(self, expression: str, *, offset: int, limit: int) -> Flow[list[Document]]:
-        validate_offset(offset)
-        validate_k(limit, "limit")
-        yield from self._ensure_flow()
-        (reply,) = yield Commands(
-            [aggregate_keys_command(self.settings.name, expression, offset=offset, limit=limit)],
-            "listing documents",
-        )
-        return (yield from self._read_documents_flow(aggregate_keys(reply)))
-
-    def _read_documents_flow(self, keys: Sequence[str]) -> Flow[list[Document]]:
-        if not keys:
-            return []
-        (raws,) = yield Commands([("JSON.MGET", *keys, ".")], "reading documents")
-        return parse_documents(keys, raws, key_prefix=self.settings.key_prefix)
+        return (yield from reads.list_flow(self, expression, offset=offset, limit=limit))
 
     def _cursor_flow(
         self, expression: str, *, batch_size: int, cursor: int | None
     ) -> Flow[tuple[list[Document], int]]:
         """One page of a whole-index read: (documents, next cursor or 0)."""
-        validate_k(batch_size, "batch_size")
-        yield from self._ensure_flow()
-        name = self.settings.name
-        if cursor is None:
-            (counted,) = yield Commands([count_command(name, expression)], "counting documents")
-            total = total_results(counted)
-            if not total:
-                return [], 0
-            command = aggregate_keys_command(
-                name, expression, cursor_count=batch_size, max_results=total
-            )
-        else:
-            command = ("FT.CURSOR", "READ", name, cursor, "COUNT", batch_size)
-        ((reply, next_cursor),) = yield Commands([command], "reading documents")
-        docs = yield from self._read_documents_flow(aggregate_keys(reply))
-        return docs, int(next_cursor)
+        return (
+            yield from reads.cursor_flow(self, expression, batch_size=batch_size, cursor=cursor)
+        )
+
+    def _info_flow(self) -> Flow[dict[str, Any]]:
+        return (yield from reads.info_flow(self))
 
     # -- search ------------------------------------------------------------------
 
@@ -606,51 +555,6 @@ class StoreBase:
             )
         return render_command(spec.command(vector))
 
-    def _info_flow(self) -> Flow[dict[str, Any]]:
-        yield from self._ensure_flow()
-        s = self.settings
-        info, meta_reply, sample = yield Commands(
-            [
-                ("FT.INFO", s.name),
-                ("HGETALL", meta_key(self._base_prefix)),
-                search_ids_command(s.name, "*", limit=20),
-            ],
-            f"reading index {s.name!r}",
-        )
-        keys = result_keys(sample)
-        sizes = (
-            (yield Commands([("MEMORY", "USAGE", key) for key in keys], "sizing documents"))
-            if keys
-            else []
-        )
-        meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
-        errors = info.get("Index Errors", {})
-        return {
-            "index": s.name,
-            "physical_index": decode(info.get("index_name", s.name)),
-            "prefix": s.key_prefix,
-            "documents": int(info.get("num_docs", 0)),
-            "indexing_failures": int(info.get("hash_indexing_failures", 0)),
-            "last_indexing_error": errors.get("last indexing error"),
-            "last_indexing_error_key": errors.get("last indexing error key"),
-            "indexing_complete": indexing_complete(info),
-            "index_memory_mb": float(info.get("total_index_memory_sz_mb", 0.0)),
-            "vector_index_memory_mb": float(info.get("vector_index_sz_mb", 0.0)),
-            "bytes_per_document_sample": (
-                round(sum(int(n or 0) for n in sizes) / len(sizes)) if sizes else None
-            ),
-            "embedder": meta.get("embedder"),
-            "generation": int(meta.get("generation", 1)),
-            "settings": {
-                "dims": s.dims,
-                "distance": s.distance,
-                "algorithm": s.algorithm,
-                "metadata_fields": dict(s.metadata_fields),
-                "ef_runtime": self.ef_runtime,
-            },
-            "schema": existing_shape(info),
-        }
-
     def _reembed_flow(self, embedder: Embedder, *, batch_size: int) -> Flow[int]:
         return reembed_flow(self, embedder, batch_size=batch_size)
 
@@ -675,10 +579,6 @@ def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for a filter argument (lists become tuples)."""
     return tuple(value) if isinstance(value, list) else value
-
-
-def _raw(expression: str) -> Filter | None:
-    return None if expression == "*" else Filter(expression, {})
 
 
 @functools.cache

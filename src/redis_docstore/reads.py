@@ -1,0 +1,171 @@
+"""Reading: documents by id, counts, genres, pages and cursors, and index statistics.
+
+The read operations of both stores, written once as flows (see
+:mod:`redis_docstore.effects`), as :mod:`redis_docstore.writes` holds the writes.
+Commands are built and replies parsed by :mod:`redis_docstore.query`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis_docstore.conditions import genre_filters
+from redis_docstore.documents import Document, parse_document, validate_id
+from redis_docstore.effects import Commands, Flow
+from redis_docstore.filters import Filter, combine, render
+from redis_docstore.genres import GENRE_FIELD
+from redis_docstore.migration import decode, meta_key
+from redis_docstore.query import (
+    aggregate_keys,
+    aggregate_keys_command,
+    count_command,
+    parse_documents,
+    result_keys,
+    search_ids_command,
+    total_results,
+    validate_k,
+    validate_offset,
+)
+from redis_docstore.schema import existing_shape, indexing_complete
+
+if TYPE_CHECKING:
+    from redis_docstore.base import StoreBase
+
+__all__ = [
+    "count_flow",
+    "cursor_flow",
+    "genres_flow",
+    "get_flow",
+    "info_flow",
+    "list_flow",
+    "read_documents_flow",
+]
+
+
+def get_flow(store: StoreBase, doc_id: str) -> Flow[Document | None]:
+    key = store.settings.key(validate_id(doc_id))
+    yield from store._ensure_flow()
+    (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
+    return None if raw is None else parse_document(doc_id, raw)
+
+
+def count_flow(store: StoreBase, expression: str) -> Flow[int]:
+    yield from store._ensure_flow()
+    (reply,) = yield Commands(
+        [count_command(store.settings.name, expression)], "counting documents"
+    )
+    return total_results(reply)
+
+
+def genres_flow(store: StoreBase, expression: str) -> Flow[dict[str, int]]:
+    yield from store._ensure_flow()
+    name = store.settings.name
+    (values,) = yield Commands([("FT.TAGVALS", name, GENRE_FIELD)], "listing genres")
+    genres = sorted(decode(v) for v in values)
+    if not genres:
+        return {}
+    # GROUPBY on a multi-value TAG groups each document under its first
+    # value only, so each genre is counted by its own (pipelined) query.
+    replies = yield Commands(
+        [
+            count_command(name, render(combine(genre_filters(genre=g), _raw(expression))))
+            for g in genres
+        ],
+        "counting genres",
+    )
+    counts = {g: total_results(r) for g, r in zip(genres, replies, strict=True)}
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {g: n for g, n in ranked if n > 0}
+
+
+def list_flow(
+    store: StoreBase, expression: str, *, offset: int, limit: int
+) -> Flow[list[Document]]:
+    validate_offset(offset)
+    validate_k(limit, "limit")
+    yield from store._ensure_flow()
+    (reply,) = yield Commands(
+        [aggregate_keys_command(store.settings.name, expression, offset=offset, limit=limit)],
+        "listing documents",
+    )
+    return (yield from read_documents_flow(store, aggregate_keys(reply)))
+
+
+def read_documents_flow(store: StoreBase, keys: Sequence[str]) -> Flow[list[Document]]:
+    if not keys:
+        return []
+    (raws,) = yield Commands([("JSON.MGET", *keys, ".")], "reading documents")
+    return parse_documents(keys, raws, key_prefix=store.settings.key_prefix)
+
+
+def cursor_flow(
+    store: StoreBase, expression: str, *, batch_size: int, cursor: int | None
+) -> Flow[tuple[list[Document], int]]:
+    """One page of a whole-index read: (documents, next cursor or 0)."""
+    validate_k(batch_size, "batch_size")
+    yield from store._ensure_flow()
+    name = store.settings.name
+    if cursor is None:
+        (counted,) = yield Commands([count_command(name, expression)], "counting documents")
+        total = total_results(counted)
+        if not total:
+            return [], 0
+        command = aggregate_keys_command(
+            name, expression, cursor_count=batch_size, max_results=total
+        )
+    else:
+        command = ("FT.CURSOR", "READ", name, cursor, "COUNT", batch_size)
+    ((reply, next_cursor),) = yield Commands([command], "reading documents")
+    docs = yield from read_documents_flow(store, aggregate_keys(reply))
+    return docs, int(next_cursor)
+
+
+def info_flow(store: StoreBase) -> Flow[dict[str, Any]]:
+    yield from store._ensure_flow()
+    s = store.settings
+    info, meta_reply, sample = yield Commands(
+        [
+            ("FT.INFO", s.name),
+            ("HGETALL", meta_key(store._base_prefix)),
+            search_ids_command(s.name, "*", limit=20),
+        ],
+        f"reading index {s.name!r}",
+    )
+    keys = result_keys(sample)
+    sizes = (
+        (yield Commands([("MEMORY", "USAGE", key) for key in keys], "sizing documents"))
+        if keys
+        else []
+    )
+    meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
+    errors = info.get("Index Errors", {})
+    return {
+        "index": s.name,
+        "physical_index": decode(info.get("index_name", s.name)),
+        "prefix": s.key_prefix,
+        "documents": int(info.get("num_docs", 0)),
+        "indexing_failures": int(info.get("hash_indexing_failures", 0)),
+        "last_indexing_error": errors.get("last indexing error"),
+        "last_indexing_error_key": errors.get("last indexing error key"),
+        "indexing_complete": indexing_complete(info),
+        "index_memory_mb": float(info.get("total_index_memory_sz_mb", 0.0)),
+        "vector_index_memory_mb": float(info.get("vector_index_sz_mb", 0.0)),
+        "bytes_per_document_sample": (
+            round(sum(int(n or 0) for n in sizes) / len(sizes)) if sizes else None
+        ),
+        "embedder": meta.get("embedder"),
+        "generation": int(meta.get("generation", 1)),
+        "settings": {
+            "dims": s.dims,
+            "distance": s.distance,
+            "algorithm": s.algorithm,
+            "metadata_fields": dict(s.metadata_fields),
+            "ef_runtime": store.ef_runtime,
+        },
+        "schema": existing_shape(info),
+    }
+
+
+def _raw(expression: str) -> Filter | None:
+    return None if expression == "*" else Filter(expression, {})
