@@ -2,60 +2,28 @@
 
 The same flows as :class:`~redis_docstore.store.DocumentStore` (validation,
 query building, reply parsing all live in :mod:`redis_docstore.base`), run with
-``redis.asyncio`` and redisvl's ``AsyncSearchIndex``. The model runs in a worker
+``redis.asyncio`` and redisvl's ``AsyncSearchIndex`` by its base,
+:class:`~redis_docstore.runners.AsyncRunner`. The model runs in a worker
 thread, so embedding never blocks the event loop. Every method has the
 arguments and semantics of its sync twin; see there for the details.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
-import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import redis.asyncio
-import redis.exceptions
-from redisvl.index import AsyncSearchIndex
-
-from redis_docstore.base import (
-    DEFAULT_EF_RUNTIME,
-    RETRY_FIRST_DELAY,
-    RETRY_MAX_DELAY,
-    LoadReport,
-    StoreBase,
-)
-from redis_docstore.connection import (
-    ASYNC_NO_RETRY,
-    CLIENT_OPTIONS,
-    execute,
-    finish_replies,
-    no_connections,
-    redact_url,
-    redis_errors,
-    translate,
-)
+from redis_docstore.base import DEFAULT_EF_RUNTIME, LoadReport
+from redis_docstore.connection import redact_url
 from redis_docstore.documents import Document, Hit
-from redis_docstore.effects import (
-    Collect,
-    Commands,
-    CreateIndex,
-    Embed,
-    Flow,
-    RespProtocol,
-    ScanDelete,
-    Sleep,
-    Submit,
-    pack,
-)
 from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
+from redis_docstore.errors import ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.query import validate_k
-from redis_docstore.schema import Algorithm, DataType, Distance, build_schema
+from redis_docstore.runners import AsyncRunner
+from redis_docstore.schema import Algorithm, DataType, Distance
 from redis_docstore.search import TextMode
 
 if TYPE_CHECKING:
@@ -63,11 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncDocumentStore"]
 
-T = TypeVar("T")
-SCAN_BATCH = 1000
 
-
-class AsyncDocumentStore(StoreBase):
+class AsyncDocumentStore(AsyncRunner):
     """JSON documents in Redis Stack with genre-filtered semantic search, async.
 
     Args:
@@ -106,13 +71,7 @@ class AsyncDocumentStore(StoreBase):
             retry_timeout=retry_timeout,
             allow_eviction=allow_eviction,
         )
-        self._url = url
-        self._client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
-            url, retry=ASYNC_NO_RETRY, **CLIENT_OPTIONS
-        )
-        # As DocumentStore: RESP3, RESP2 for searches, connections kept.
-        self._clients: dict[RespProtocol, redis.asyncio.Redis] = {3: self._client}
-        self._idle: dict[RespProtocol, list[Any]] = no_connections()
+        self._open_connections(url)
         self._server: EmbeddedServer | None = None
 
     @classmethod
@@ -131,132 +90,6 @@ class AsyncDocumentStore(StoreBase):
         store._server = server
         return store
 
-    # -- running flows -----------------------------------------------------------
-
-    async def _run(self, flow: Flow[T]) -> T:
-        result: Any = None
-        error: DocstoreError | None = None
-        while True:
-            try:
-                effect = flow.send(result) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                result, error = await self._perform(effect), None
-            except DocstoreError as exc:
-                result, error = None, exc
-
-    async def _perform(self, effect: Any) -> Any:
-        if isinstance(effect, Commands):
-            return await self._send(effect)
-        if isinstance(effect, Embed):
-            embedder = effect.embedder or self.embedder
-            return await asyncio.to_thread(embedder.embed_many, list(effect.texts))
-        if isinstance(effect, Sleep):
-            await asyncio.sleep(effect.seconds)
-            return None
-        if isinstance(effect, CreateIndex):
-            index = AsyncSearchIndex(build_schema(effect.settings), redis_client=self._client)
-            with redis_errors(f"creating index {effect.settings.name!r}"):
-                await index.create(overwrite=effect.overwrite, drop=False)
-            return None
-        if isinstance(effect, ScanDelete):
-            return await self._scan_delete(effect.pattern, effect.keep)
-        if isinstance(effect, Submit):
-            return asyncio.ensure_future(self._send(effect.commands))
-        if isinstance(effect, Collect):
-            return await effect.ticket
-        raise TypeError(f"unknown effect {effect!r}")
-
-    async def _send(self, effect: Commands) -> list[Any]:
-        deadline = time.monotonic() + self.retry_timeout
-        delay = RETRY_FIRST_DELAY
-        while True:
-            try:
-                return await self._send_once(effect)
-            except StoreConnectionError:
-                # A store that never reached its server fails at once (a wrong
-                # URL); one that did rides out a restart or a dropped connection,
-                # for retry_timeout seconds in all.
-                retry = effect.idempotent and self._ready and not self._recovering
-                if not retry or time.monotonic() + delay > deadline:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(2 * delay, RETRY_MAX_DELAY)
-            await self._recover()
-
-    async def _recover(self) -> None:
-        """After a reconnection: a restarted server may still be rebuilding the index."""
-        if self._ready and not self._recovering:
-            self._recovering = True
-            try:
-                await self._run(self._wait_indexed_flow(self.settings.name))
-            except StoreConnectionError:
-                pass  # still down; the caller keeps retrying
-            finally:
-                self._recovering = False
-
-    async def _send_once(self, effect: Commands) -> list[Any]:
-        commands = effect.commands
-        if effect.transaction:
-            with redis_errors(effect.action):
-                pipe = self._client.pipeline(transaction=True)
-                for command in commands:
-                    execute(pipe, *command)
-                replies: list[Any] = await pipe.execute(raise_on_error=not effect.allow_errors)
-                return replies
-        # One round trip on a connection of our own (see DocumentStore._send_once).
-        protocol = effect.protocol
-        idle = self._idle[protocol]
-        try:
-            connection = idle.pop() if idle else await self._connect(protocol)
-            try:
-                await connection.send_packed_command(pack(commands))
-                replies = []
-                for _ in commands:  # inline: a coroutine per reply costs a search ~2 us
-                    try:
-                        replies.append(await connection.read_response())
-                    except redis.exceptions.ResponseError as exc:
-                        replies.append(exc)  # pipeline style: the flow decides
-            except BaseException:
-                await connection.disconnect(nowait=True)  # never reuse a half-read one
-                raise
-            finally:
-                self._idle[protocol].append(connection)
-            callbacks: Any = self._clients[protocol].response_callbacks
-            replies = finish_replies(
-                commands, replies, callbacks, allow_errors=effect.allow_errors
-            )
-            # redis.asyncio callbacks may be coroutines, as its client allows.
-            return [await r if inspect.isawaitable(r) else r for r in replies]
-        except redis.exceptions.RedisError as exc:
-            raise translate(exc, effect.action) from exc
-
-    async def _connect(self, protocol: RespProtocol) -> Any:  # a redis-py Connection
-        """A new connection of ``protocol`` from its client's pool (kept after use)."""
-        if protocol not in self._clients:
-            options = {**CLIENT_OPTIONS, "protocol": protocol}
-            self._clients[protocol] = redis.asyncio.Redis.from_url(
-                self._url, retry=ASYNC_NO_RETRY, **options
-            )
-        pool = self._clients[protocol].connection_pool
-        return await pool.get_connection()  # type: ignore[no-untyped-call]
-
-    async def _scan_delete(self, pattern: str, keep: frozenset[str]) -> int:
-        deleted = 0
-        batch: list[str] = []
-        with redis_errors("deleting documents"):
-            async for key in self._client.scan_iter(match=pattern, count=SCAN_BATCH):
-                if key in keep:
-                    continue
-                batch.append(key)
-                if len(batch) >= SCAN_BATCH:
-                    deleted += await self._client.unlink(*batch)
-                    batch.clear()
-            if batch:
-                deleted += await self._client.unlink(*batch)
-        return deleted
-
     # -- lifecycle ---------------------------------------------------------------
 
     async def create(self, *, overwrite: bool | None = None) -> None:
@@ -269,9 +102,7 @@ class AsyncDocumentStore(StoreBase):
 
     async def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
-        self._idle = no_connections()
-        for client in self._clients.values():
-            await client.aclose()  # disconnects our connections too (checked out of its pool)
+        await self._close_connections()
         if self._server is not None:
             self._server.stop()
             self._server = None

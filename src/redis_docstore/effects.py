@@ -11,9 +11,10 @@ operation's result. Flows do no I/O::
         return total_results(reply)
 
 :class:`~redis_docstore.store.DocumentStore` performs effects with blocking
-calls, :class:`~redis_docstore.async_store.AsyncDocumentStore` with awaits; that
-is all either adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split,
-in the sans-I/O style of h11).
+calls, :class:`~redis_docstore.async_store.AsyncDocumentStore` with awaits (both
+through their bases in :mod:`redis_docstore.runners`); that is all either
+adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split, in the
+sans-I/O style of h11).
 """
 
 from __future__ import annotations

@@ -1,59 +1,27 @@
 """The DocumentStore: add documents, search them by meaning within genres.
 
 Every operation is written once, as a flow in :mod:`redis_docstore.base`; this
-class runs flows with blocking redis-py calls. :class:`AsyncDocumentStore`
+class runs flows with blocking redis-py calls (its base,
+:class:`~redis_docstore.runners.BlockingRunner`). :class:`AsyncDocumentStore`
 (``async_store``) runs the same flows with awaits.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import redis
-import redis.exceptions
-from redisvl.index import SearchIndex
-
-from redis_docstore.base import (
-    DEFAULT_EF_RUNTIME,
-    RETRY_FIRST_DELAY,
-    RETRY_MAX_DELAY,
-    LoadReport,
-    StoreBase,
-    default_embedder,
-)
-from redis_docstore.connection import (
-    CLIENT_OPTIONS,
-    NO_RETRY,
-    execute,
-    finish_replies,
-    no_connections,
-    redact_url,
-    redis_errors,
-    translate,
-)
+from redis_docstore.base import DEFAULT_EF_RUNTIME, LoadReport, default_embedder
+from redis_docstore.connection import redact_url
 from redis_docstore.documents import Document, Hit
-from redis_docstore.effects import (
-    Collect,
-    Commands,
-    CreateIndex,
-    Embed,
-    Flow,
-    RespProtocol,
-    ScanDelete,
-    Sleep,
-    Submit,
-    pack,
-)
 from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import DocstoreError, StoreConnectionError, ValidationError
+from redis_docstore.errors import ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.query import validate_k
-from redis_docstore.schema import Algorithm, DataType, Distance, build_schema
+from redis_docstore.runners import BlockingRunner
+from redis_docstore.schema import Algorithm, DataType, Distance
 from redis_docstore.search import TextMode
 
 if TYPE_CHECKING:
@@ -61,19 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DocumentStore", "default_embedder", "redact_url"]
 
-T = TypeVar("T")
-SCAN_BATCH = 1000
 
-
-def _read_reply(connection: Any) -> Any:
-    """The next reply; an error reply as its exception object (pipeline style)."""
-    try:
-        return connection.read_response()
-    except redis.exceptions.ResponseError as exc:
-        return exc
-
-
-class DocumentStore(StoreBase):
+class DocumentStore(BlockingRunner):
     """JSON documents in Redis Stack with genre-filtered semantic search.
 
     The index is created on first use (or by :meth:`create`). Use
@@ -145,15 +102,8 @@ class DocumentStore(StoreBase):
             retry_timeout=retry_timeout,
             allow_eviction=allow_eviction,
         )
-        self._url = url
-        self._client: redis.Redis = redis.Redis.from_url(url, retry=NO_RETRY, **CLIENT_OPTIONS)
-        # RESP3 for everything; RESP2, opened on first use, for searches.
-        self._clients: dict[RespProtocol, redis.Redis] = {3: self._client}
-        # Connections taken from the pools once and kept (see _send_once).
-        self._idle: dict[RespProtocol, list[Any]] = no_connections()
-        self._pid = os.getpid()
+        self._open_connections(url)
         self._server: EmbeddedServer | None = None
-        self._writer: ThreadPoolExecutor | None = None  # background writes (Submit)
 
     @classmethod
     def embedded(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> DocumentStore:
@@ -181,129 +131,6 @@ class DocumentStore(StoreBase):
             raise
         store._server = server
         return store
-
-    # -- running flows -----------------------------------------------------------
-
-    def _run(self, flow: Flow[T]) -> T:
-        result: Any = None
-        error: DocstoreError | None = None
-        while True:
-            try:
-                # An effect's error is raised inside the flow, at its yield, so
-                # the flow can say what it means (which writes are unconfirmed).
-                effect = flow.send(result) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            try:
-                result, error = self._perform(effect), None
-            except DocstoreError as exc:
-                result, error = None, exc
-
-    def _perform(self, effect: Any) -> Any:
-        if isinstance(effect, Commands):
-            return self._send(effect)
-        if isinstance(effect, Embed):
-            return (effect.embedder or self.embedder).embed_many(list(effect.texts))
-        if isinstance(effect, Sleep):
-            time.sleep(effect.seconds)
-            return None
-        if isinstance(effect, CreateIndex):
-            index = SearchIndex(build_schema(effect.settings), redis_client=self._client)
-            with redis_errors(f"creating index {effect.settings.name!r}"):
-                index.create(overwrite=effect.overwrite, drop=False)
-            return None
-        if isinstance(effect, ScanDelete):
-            return self._scan_delete(effect.pattern, effect.keep)
-        if isinstance(effect, Submit):
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="docstore-writer")
-            return self._writer.submit(self._send, effect.commands)
-        if isinstance(effect, Collect):
-            return effect.ticket.result()
-        raise TypeError(f"unknown effect {effect!r}")
-
-    def _send(self, effect: Commands) -> list[Any]:
-        deadline = time.monotonic() + self.retry_timeout
-        delay = RETRY_FIRST_DELAY
-        while True:
-            try:
-                return self._send_once(effect)
-            except StoreConnectionError:
-                # A store that never reached its server fails at once (a wrong
-                # URL); one that did rides out a restart or a dropped connection,
-                # for retry_timeout seconds in all.
-                retry = effect.idempotent and self._ready and not self._recovering
-                if not retry or time.monotonic() + delay > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(2 * delay, RETRY_MAX_DELAY)
-            self._recover()
-
-    def _recover(self) -> None:
-        """After a reconnection: a restarted server may still be rebuilding the index."""
-        if self._ready and not self._recovering:
-            self._recovering = True
-            try:
-                self._run(self._wait_indexed_flow(self.settings.name))
-            except StoreConnectionError:
-                pass  # still down; the caller keeps retrying
-            finally:
-                self._recovering = False
-
-    def _send_once(self, effect: Commands) -> list[Any]:
-        commands = effect.commands
-        if effect.transaction:
-            with redis_errors(effect.action):
-                pipe = self._client.pipeline(transaction=True)
-                for command in commands:
-                    execute(pipe, *command)
-                return pipe.execute(raise_on_error=not effect.allow_errors)
-        # One round trip on a connection of our own: redis-py's execute_command
-        # checks a pooled connection out and in, wraps retries and records
-        # metrics per call, which costs as much as a search takes on the server.
-        protocol = effect.protocol
-        try:
-            connection = self._checkout(protocol)
-            try:
-                connection.send_packed_command([pack(commands)])
-                replies = [_read_reply(connection) for _ in commands]
-            except BaseException:
-                connection.disconnect()  # never hand on a half-read connection
-                raise
-            finally:
-                self._idle[protocol].append(connection)
-            callbacks = self._clients[protocol].response_callbacks
-            return finish_replies(commands, replies, callbacks, allow_errors=effect.allow_errors)
-        except redis.exceptions.RedisError as exc:
-            raise translate(exc, effect.action) from exc
-
-    def _checkout(self, protocol: RespProtocol) -> Any:  # a redis-py Connection (untyped)
-        if self._pid != os.getpid():  # forked: the parent's sockets are not ours
-            self._idle, self._pid = no_connections(), os.getpid()
-        try:
-            return self._idle[protocol].pop()  # atomic: threads share the lists
-        except IndexError:
-            pass
-        if protocol not in self._clients:
-            options = {**CLIENT_OPTIONS, "protocol": protocol}
-            self._clients[protocol] = redis.Redis.from_url(self._url, retry=NO_RETRY, **options)
-        return self._clients[protocol].connection_pool.get_connection()
-
-    def _scan_delete(self, pattern: str, keep: frozenset[str]) -> int:
-        # SCAN, never KEYS; the pattern is always under our own "<prefix>:".
-        deleted = 0
-        batch: list[str] = []
-        with redis_errors("deleting documents"):
-            for key in self._client.scan_iter(match=pattern, count=SCAN_BATCH):
-                if key in keep:
-                    continue
-                batch.append(key)
-                if len(batch) >= SCAN_BATCH:
-                    deleted += self._client.unlink(*batch)
-                    batch.clear()
-            if batch:
-                deleted += self._client.unlink(*batch)
-        return deleted
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -341,12 +168,7 @@ class DocumentStore(StoreBase):
 
     def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-            self._writer = None
-        self._idle = no_connections()
-        for client in self._clients.values():
-            client.close()  # disconnects our connections too (checked out of its pool)
+        self._close_connections()
         if self._server is not None:
             self._server.stop()
             self._server = None
