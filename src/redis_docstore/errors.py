@@ -19,8 +19,8 @@ as ``__cause__``::
     │   ├── IndexingError          documents were stored but Redis could not index them
     │   ├── IncompleteResultsError Redis returned partial results (timeout, ...)
     │   ├── UnsafeEvictionError    maxmemory-policy would silently evict documents
-    │   └── WriteError             a batch was not (or not certainly) written
-    │       └── StoreFullError     out of memory (maxmemory with noeviction)
+    │   ├── WriteError             a batch was not (or not certainly) written
+    │   │   └── StoreFullError     out of memory (maxmemory with noeviction)
     │   └── MissingModuleError     the server lacks the search or JSON module
     └── ServerError                the embedded Redis Stack
         ├── ServerNotFoundError    its binaries or modules are not installed
