@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.corpus import FILTERS
 from redis_docstore.base import DEFAULT_EF_RUNTIME
 
@@ -318,6 +320,26 @@ def _scale_rows(scale: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def paired_spread(base_s: Sequence[float], mine_s: Sequence[float]) -> str:
+    """How much paired runs agree: per pair ``base time / my time``, as a short text.
+
+    The range of the pairs and a 95% bootstrap interval of their geometric mean
+    (fixed seed): a ratio whose interval straddles 1.0 is a tie within this
+    machine's run-to-run noise, not a measured difference either way.
+    """
+    ratios = [b / m for b, m in zip(base_s, mine_s, strict=True) if b > 0 and m > 0]
+    if len(ratios) < 2:
+        return ""
+    logs = np.log(np.asarray(ratios))
+    rng = np.random.default_rng(0)
+    means = logs[rng.integers(0, len(logs), size=(10_000, len(logs)))].mean(axis=1)
+    low, high = np.exp(np.percentile(means, [2.5, 97.5]))
+    return (
+        f"; {len(ratios)} pairs {min(ratios):.2f}-{max(ratios):.2f}, "
+        f"geo-mean {math.exp(logs.mean()):.2f} (95% CI {low:.2f}-{high:.2f})"
+    )
+
+
 def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     """The store's targets: (what, met or None if not measured, the numbers)."""
     out: list[tuple[str, bool | None, str]] = []
@@ -325,7 +347,12 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     for name in STORES:
         ratio = ingest_ratio(ingest, name)
         if ratio is not None:
-            how = " (taking turns)" if "interleaved" in ingest[name] else ""
+            how = ""
+            if "interleaved" in ingest[name]:
+                turns = ingest[name]["interleaved"].get("turn_seconds", [])
+                raw_turns = ingest["raw"]["interleaved"].get("turn_seconds", [])
+                spread = paired_spread(raw_turns, turns) if len(turns) == len(raw_turns) else ""
+                how = f" (taking turns{spread})"
             out.append((f"{name}: vector ingest >= 1.0x raw", ratio >= 1.0, f"{ratio:.2f}x{how}"))
         if name in queries and "raw" in queries:
             ratios = search_ratios(queries, name)
@@ -350,9 +377,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
         for label, t in (("generated text", text), ("real text", text.get("real_text"))):
             if t:
                 ratio = t["ingest_vs_encode"]
+                spread = paired_spread(t.get("encode_runs_s", []), t.get("ingest_runs_s", []))
                 out.append(
                     (f"store: text ingest >= 1.0x model.encode ({label})", ratio >= 1.0,
-                     f"{ratio:.2f}x")
+                     f"{ratio:.2f}x{f' ({spread[2:]})' if spread else ''}")
                 )  # fmt: skip
         over = text["store_text_overhead_ms"]
         wake = text.get("idle_wake_ms")
