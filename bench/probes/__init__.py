@@ -1,0 +1,1 @@
+"""One-off measurements behind statements in the README (run with ``python -m``)."""
