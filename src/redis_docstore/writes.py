@@ -8,7 +8,6 @@ documents were written when something fails.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -131,10 +130,17 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[None]:
         written = confirmed + list(getattr(exc, "confirmed", ()))
         if isinstance(exc, ValidationError) and not (written or in_flight):
             raise  # e.g. the embedder failed on the first batch: nothing written
-        # Whatever was in flight may or may not have landed: unconfirmed.
-        for _batch, ticket in in_flight:
-            with contextlib.suppress(StoreError):
-                yield Collect(ticket)
+        # A batch still in flight ran on the server all the same, and memory
+        # freed meanwhile can let some of its writes through: its replies say
+        # which landed. Without replies (the connection failed) it is unconfirmed.
+        for batch, ticket in in_flight:
+            try:
+                replies = yield Collect(ticket)
+            except StoreError:
+                continue
+            written += [
+                r.id for r, e in zip(batch, replies, strict=True) if not isinstance(e, Exception)
+            ]
         done = set(written)
         rest = [r.id for r in records if r.id not in done]
         raise write_error(exc, written, rest) from exc
