@@ -34,7 +34,7 @@ METHOD_NOTES = (
     "(content TEXT, genre TAG, embedding HNSW FLOAT32 L2, M=16, EF_CONSTRUCTION=200, "
     "EF_RUNTIME=10). Ingest is timed from the first write until FT.INFO reports the index "
     "complete (indexing 0, percent_indexed 1, num_docs N); memory is the growth of "
-    "used_memory over the empty index.",
+    "used_memory over the empty index, every server holding the same key names.",
     "Every system first ingests alone ('docs/s alone', with its memory). Raw and the two "
     "stores then ingest again into new servers all at once, taking turns of 10,000 "
     "documents in rotating order, each timed only in its own turns ('taking turns'): run "

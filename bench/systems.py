@@ -213,7 +213,9 @@ class System(ABC):
 class RedisSystem(System):
     """A system on its own throwaway Redis Stack server."""
 
-    key_prefix: ClassVar[str]
+    # The same key names on every server: memory per document compares the
+    # storage of identical keys, not of prefixes of different lengths.
+    key_prefix: ClassVar[str] = f"{INDEX}:"
     vector_type: ClassVar[type] = np.float32
 
     def raw_probe(self) -> PrebuiltSearch:
@@ -326,7 +328,6 @@ class RawRedis(RedisSystem):
     """redis-py only: pipelined ``JSON.SET`` (orjson), a prebuilt ``FT.SEARCH``."""
 
     name = "raw"
-    key_prefix = "raw:"
 
     def __init__(self, batch_size: int = 500) -> None:
         super().__init__()
@@ -463,7 +464,6 @@ class StoreSystem(RedisSystem):
     """:class:`DocumentStore` with precomputed embeddings."""
 
     name = "store"
-    key_prefix = f"{INDEX}:"
 
     def __init__(self, **options: Any) -> None:
         super().__init__()
@@ -530,7 +530,6 @@ class AsyncStoreSystem(RedisSystem):
     """:class:`AsyncDocumentStore` on its own event loop; queries awaited one by one."""
 
     name = "store_async"
-    key_prefix = f"{INDEX}:"
 
     def __init__(self) -> None:
         super().__init__()
@@ -643,7 +642,6 @@ class RedisVLSystem(RedisSystem):
     """Plain redisvl: ``SearchIndex.from_dict``, ``index.load``, ``VectorQuery``."""
 
     name = "redisvl"
-    key_prefix = "rvl:"
     storage = "json"
 
     def __init__(self) -> None:
@@ -731,7 +729,6 @@ class RedisVLHashSystem(RedisVLSystem):
     """redisvl with HASH storage and float32 bytes: the memory baseline for JSON."""
 
     name = "redisvl_hash"
-    key_prefix = "rvh:"
     storage = "hash"
     queries = False
 
