@@ -255,9 +255,19 @@ def query_rounds(
 
 
 def rotated(names: Sequence[str], turn: int) -> list[str]:
-    """``names`` starting from the ``turn``-th (each turn, the next one goes first)."""
-    k = turn % len(names)
-    return [*names[k:], *names[:k]]
+    """``names`` starting from the ``turn``-th, the order reversed every other cycle.
+
+    Each turn the next one goes first. A plain rotation also puts each one
+    right after the same other one two times in three (raw, store, async:
+    async mostly follows the store), so whatever a system leaves behind (a
+    server still busy, cold caches) would land on one neighbour; reversing
+    every other cycle of ``len(names)`` turns makes every ordered pair of
+    neighbours equally common.
+    """
+    n = len(names)
+    k = turn % n
+    order = [*names[k:], *names[:k]]
+    return order[::-1] if (turn // n) % 2 else order
 
 
 def _steps(name: str, partner: str | None, start: int, stop: int) -> list[tuple[str, int, int]]:

@@ -37,7 +37,8 @@ METHOD_NOTES = (
     "used_memory over the empty index, every server holding the same key names.",
     "Every system first ingests alone ('docs/s alone', with its memory). Raw and the two "
     "stores then ingest again into new servers all at once, taking turns of 10,000 "
-    "documents in rotating order, each timed only in its own turns ('taking turns'): run "
+    "documents in rotating order (reversed every other cycle, so each follows each other "
+    "equally often), each timed only in its own turns ('taking turns'): run "
     "alone, one system's two runs differ by 5-10% with the machine's other load, so the "
     "ingest target is judged on the turns, where all share that load.",
     "Queries run one at a time from one client, interleaved in rounds across systems (the "
