@@ -59,6 +59,7 @@ from redis_docstore.filters import FieldKind, Filter, check_fields, combine, ren
 from redis_docstore.migration import decode, embedder_name, meta_fields, meta_key, reembed_flow
 from redis_docstore.query import (
     count_command,
+    indexed_keys_command,
     render_command,
     result_keys,
     search_ids_command,
@@ -77,7 +78,7 @@ from redis_docstore.schema import (
     schema_differences,
 )
 from redis_docstore.search import SearchSpec, TextMode, make_search_spec
-from redis_docstore.writes import LoadReport, load_flow
+from redis_docstore.writes import LoadReport, indexing_error_flow, load_flow, unindexed_flow
 
 __all__ = ["LoadReport", "StoreBase", "default_embedder"]
 
@@ -337,11 +338,18 @@ class StoreBase:
         if vector is None:
             (vector,) = yield from self._embed_flow([record.content])
         # XX: only if it still exists; a concurrent delete wins over the update.
-        (ok,) = yield Commands(
-            [("JSON.SET", key, "$", record.to_json(vector), "XX")], f"updating {doc_id!r}"
+        # The search right after the write checks that Redis indexed it.
+        ok, check = yield Commands(
+            [
+                ("JSON.SET", key, "$", record.to_json(vector), "XX"),
+                indexed_keys_command(self.settings.name, [key]),
+            ],
+            f"updating {doc_id!r}",
         )
         if ok is None:
             raise DocumentNotFoundError(doc_id)
+        if key not in result_keys(check) and (yield from unindexed_flow(self, [doc_id])):
+            raise (yield from indexing_error_flow(self, [doc_id]))
         return replace(
             new, genre=list(record.genres), embedding=vector.tolist(), metadata=record.metadata
         )

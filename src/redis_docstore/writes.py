@@ -18,6 +18,7 @@ import orjson
 from redis_docstore.connection import translate
 from redis_docstore.documents import Document, Record
 from redis_docstore.effects import Collect, Commands, Flow, Submit
+from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import (
     DocstoreError,
     IndexingError,
@@ -29,11 +30,20 @@ from redis_docstore.errors import (
 )
 from redis_docstore.migration import decode
 from redis_docstore.query import indexed_keys_command, result_keys
+from redis_docstore.schema import IndexSettings
 
 if TYPE_CHECKING:
     from redis_docstore.base import StoreBase
 
-__all__ = ["LoadReport", "load_flow", "write_error"]
+__all__ = [
+    "LoadReport",
+    "indexing_error_flow",
+    "load_flow",
+    "unindexed_flow",
+    "write_commands",
+    "write_error",
+    "write_flow",
+]
 
 # Documents per pipeline. Measured (store ingest of 30k documents, best of 2,
 # docs/s until indexed): 100: 2,417; 250: 2,409; 500: 2,337; 1,000: 2,390;
@@ -78,9 +88,9 @@ def load_flow(
         todo = [r for r in todo if r.id not in unchanged]
     last = {r.id for r in todo}
     if todo:
-        failures = yield from indexing_failures_flow(store)
-        yield from write_flow(store, todo)
-        yield from check_indexed_flow(store, failures, [r.id for r in todo])
+        unindexed = yield from write_flow(store, todo)
+        if unindexed:
+            raise (yield from indexing_error_flow(store, unindexed))
     ids = [r.id for r in records]
     return LoadReport(
         ids=ids,
@@ -89,17 +99,27 @@ def load_flow(
     )
 
 
-def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[None]:
+def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
     """Embed and write in batches, the model's work overlapping Redis' work.
 
     Batch n+1 is embedded while batch n is being written (one pipeline in
-    flight, submitted in the background). Not MULTI/EXEC: each JSON.SET
-    replaces one whole document atomically, a transaction would block other
-    clients for a whole batch of HNSW inserts, and per-command replies tell
-    exactly which documents were written if anything fails.
+    flight, submitted in the background); a batch with nothing left to
+    overlap (the only or the last one) is sent directly. Not MULTI/EXEC: each
+    JSON.SET replaces one whole document atomically, a transaction would
+    block other clients for a whole batch of HNSW inserts, and per-command
+    replies tell exactly which documents were written if anything fails.
+
+    Each pipeline ends with a search for its own keys (``INKEYS``), which
+    Redis runs right after the writes: it costs the server a lookup per key,
+    whatever the size of the index.
+
+    Returns:
+        The ids written that Redis did not index (normally none: validation
+        refuses what it could not index).
     """
     s = store.settings
     confirmed: list[str] = []
+    unindexed: list[str] = []
     in_flight: list[tuple[Sequence[Record], Any]] = []
     batches = [records[i : i + WRITE_BATCH] for i in range(0, len(records), WRITE_BATCH)]
     if batches and any(r.embedding is None for r in batches[-1]):
@@ -108,24 +128,28 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[None]:
         last, quarter = batches.pop(), WRITE_BATCH // 4
         batches += [last[i : i + quarter] for i in range(0, len(last), quarter)]
     try:
-        for batch in batches:
+        for n, batch in enumerate(batches, 1):
             missing = [r.content for r in batch if r.embedding is None]
             computed = iter((yield from store._embed_flow(missing)))
-            commands = [
-                (
-                    "JSON.SET",
-                    s.key(r.id),
-                    "$",
-                    r.to_json(r.embedding if r.embedding is not None else next(computed)),
-                )
-                for r in batch
-            ]
-            ticket = yield Submit(Commands(commands, "writing documents", allow_errors=True))
-            in_flight.append((batch, ticket))
-            if len(in_flight) > 1:
-                confirmed += yield from collect_flow(*in_flight.pop(0))
-        while in_flight:
-            confirmed += yield from collect_flow(*in_flight.pop(0))
+            vectors = [r.embedding if r.embedding is not None else next(computed) for r in batch]
+            effect = Commands(
+                write_commands(s, batch, vectors), "writing documents", allow_errors=True
+            )
+            if n < len(batches):
+                in_flight.append((batch, (yield Submit(effect))))
+                if len(in_flight) > 1:
+                    ok, bad = yield from collect_flow(store, *in_flight.pop(0))
+                    confirmed += ok
+                    unindexed += bad
+            else:
+                replies = yield effect
+                while in_flight:
+                    ok, bad = yield from collect_flow(store, *in_flight.pop(0))
+                    confirmed += ok
+                    unindexed += bad
+                ok, bad = yield from confirm_flow(store, batch, replies)
+                confirmed += ok
+                unindexed += bad
     except (StoreError, ValidationError) as exc:
         written = confirmed + list(getattr(exc, "confirmed", ()))
         if isinstance(exc, ValidationError) and not (written or in_flight):
@@ -139,53 +163,95 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[None]:
             except StoreError:
                 continue
             written += [
-                r.id for r, e in zip(batch, replies, strict=True) if not isinstance(e, Exception)
+                r.id
+                for r, e in zip(batch, replies[: len(batch)], strict=True)
+                if not isinstance(e, Exception)
             ]
         done = set(written)
         rest = [r.id for r in records if r.id not in done]
         raise write_error(exc, written, rest) from exc
+    return unindexed
 
 
-def collect_flow(batch: Sequence[Record], ticket: Any) -> Flow[list[str]]:
-    """Wait for one submitted batch; the ids it wrote, or a WriteError."""
-    replies = yield Collect(ticket)
-    ok = [r.id for r, e in zip(batch, replies, strict=True) if not isinstance(e, Exception)]
-    failed = [e for e in replies if isinstance(e, Exception)]
+def write_commands(
+    settings: IndexSettings, batch: Sequence[Record], vectors: Sequence[VectorLike]
+) -> list[tuple[Any, ...]]:
+    """A batch's ``JSON.SET`` commands, then the search that checks they were indexed."""
+    keys = [settings.key(r.id) for r in batch]
+    commands: list[tuple[Any, ...]] = [
+        ("JSON.SET", key, "$", r.to_json(v))
+        for key, r, v in zip(keys, batch, vectors, strict=True)
+    ]
+    commands.append(indexed_keys_command(settings.name, keys))
+    return commands
+
+
+def collect_flow(
+    store: StoreBase, batch: Sequence[Record], ticket: Any
+) -> Flow[tuple[list[str], list[str]]]:
+    """Wait for one submitted batch: ``confirm_flow`` of its replies."""
+    return (yield from confirm_flow(store, batch, (yield Collect(ticket))))
+
+
+def confirm_flow(
+    store: StoreBase, batch: Sequence[Record], replies: Sequence[Any]
+) -> Flow[tuple[list[str], list[str]]]:
+    """The ids a batch wrote and those of them Redis did not index; or a WriteError.
+
+    ``replies`` are those of :func:`write_commands`: one per document, then the
+    ``INKEYS`` search.
+    """
+    *writes, check = replies
+    ok = [r.id for r, e in zip(batch, writes, strict=True) if not isinstance(e, Exception)]
+    failed = [e for e in writes if isinstance(e, Exception)]
     if failed:
         error = translate(failed[0], "writing documents")
         raise write_error(error, ok, [r.id for r in batch if r.id not in ok])
-    return ok
+    if isinstance(check, Exception):
+        raise translate(check, "checking that documents were indexed")
+    indexed = set(result_keys(check))
+    s = store.settings
+    suspects = [i for i in ok if s.key(i) not in indexed]
+    unindexed = (yield from unindexed_flow(store, suspects)) if suspects else []
+    return ok, unindexed
 
 
-def indexing_failures_flow(store: StoreBase) -> Flow[int]:
-    (info,) = yield Commands([("FT.INFO", store.settings.name)], "reading index statistics")
-    return int(info.get("hash_indexing_failures", 0))
+def unindexed_flow(store: StoreBase, ids: Sequence[str]) -> Flow[list[str]]:
+    """Which of ``ids`` exist but are not in the index, asked in one transaction.
+
+    Only when a batch's own check missed some of its keys: another client may
+    have deleted a document between its write and the check (that is no
+    indexing failure); the transaction sees keys and index at one instant.
+    """
+    s = store.settings
+    keys = [s.key(i) for i in ids]
+    # JSON.GET of a small path answers None for a missing key (and needs no
+    # ACL rule beyond what the store has).
+    *exists, reply = yield Commands(
+        [*(("JSON.GET", key, "$.genre") for key in keys), indexed_keys_command(s.name, keys)],
+        "checking that documents were indexed",
+        transaction=True,
+    )
+    indexed = set(result_keys(reply))
+    return [
+        i
+        for i, key, raw in zip(ids, keys, exists, strict=True)
+        if raw is not None and key not in indexed
+    ]
 
 
-def check_indexed_flow(store: StoreBase, failures_before: int, ids: Sequence[str]) -> Flow[None]:
-    """Raise IndexingError if Redis stored some of ``ids`` but could not index them."""
+def indexing_error_flow(store: StoreBase, ids: Sequence[str]) -> Flow[IndexingError]:
+    """The IndexingError for documents stored but not indexed, with Redis' reason."""
     s = store.settings
     (info,) = yield Commands([("FT.INFO", s.name)], "reading index statistics")
-    if int(info.get("hash_indexing_failures", 0)) <= failures_before:
-        return
-    keys = list(dict.fromkeys(s.key(i) for i in ids))
-    indexed: set[str] = set()
-    for start in range(0, len(keys), WRITE_BATCH):
-        chunk = keys[start : start + WRITE_BATCH]
-        (reply,) = yield Commands(
-            [indexed_keys_command(s.name, chunk)], "checking that documents were indexed"
-        )
-        indexed.update(result_keys(reply))
-    missing = [k.removeprefix(s.key_prefix) for k in keys if k not in indexed]
-    if missing:
-        reason = decode(info.get("Index Errors", {}).get("last indexing error", "unknown"))
-        raise IndexingError(
-            f"{len(missing)} document(s) were stored but Redis could not index them "
-            f"(last error: {reason}); they are invisible to searches: "
-            + ", ".join(map(repr, missing[:10]))
-            + (" ..." if len(missing) > 10 else ""),
-            ids=missing,
-        )
+    reason = decode(info.get("Index Errors", {}).get("last indexing error", "unknown"))
+    return IndexingError(
+        f"{len(ids)} document(s) were stored but Redis could not index them "
+        f"(last error: {reason}); they are invisible to searches: "
+        + ", ".join(map(repr, ids[:10]))
+        + (" ..." if len(ids) > 10 else ""),
+        ids=list(ids),
+    )
 
 
 def write_error(exc: DocstoreError, confirmed: list[str], rest: list[str]) -> WriteError:

@@ -490,6 +490,7 @@ def test_documents_redis_cannot_index_are_reported(
         return real(vector, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(documents_module, "validate_vector", lenient)
+    monkeypatch.setattr(documents_module, "_python_vectors", lambda *a, **k: {})  # one by one
     with pytest.raises(IndexingError, match="could not index") as info:
         tiny_store.add(
             [
@@ -500,3 +501,30 @@ def test_documents_redis_cannot_index_are_reported(
     assert info.value.ids == ["b"]
     assert tiny_store.get("b") is not None  # stored ...
     assert tiny_store.count() == 2  # ... but only "ok" and "a" are searchable
+
+
+def test_per_call_writes_send_nothing_whose_cost_grows_with_the_index(
+    tiny_store: DocumentStore, redis_stack_url: str
+) -> None:
+    """add, update, delete, get and search send only their own commands (plus an
+    INKEYS check of the keys written): never FT.INFO, which walks the whole index."""
+    tiny_store.add(Document(content="first", genre="g", id="d0"))  # opens the index
+    admin = redis.Redis.from_url(redis_stack_url)
+    admin.config_resetstat()
+    for i in range(1, 21):
+        tiny_store.add(Document(content=f"text {i}", genre="g", id=f"d{i}"))
+    tiny_store.update("d3", genre=["g", "h"])
+    tiny_store.update("d4", content="a new text")
+    assert tiny_store.get("d5") is not None
+    assert len(tiny_store.search("text", k=3, genre="g")) == 3
+    assert tiny_store.delete(["d6", "d7"]) == 2
+    calls = {
+        name.removeprefix("cmdstat_").lower(): entry["calls"]
+        for name, entry in admin.info("commandstats").items()
+    }
+    calls.pop("config|resetstat", None)
+    calls.pop("info", None)
+    assert "ft.info" not in calls, calls
+    assert calls["json.set"] == 22
+    # One INKEYS check per write call, the search itself: nothing else searches.
+    assert calls["ft.search"] == 22 + 1

@@ -7,7 +7,7 @@ import pytest
 import redis.exceptions
 
 from redis_docstore import Document, DocumentStore
-from redis_docstore.effects import Collect, Embed, Submit
+from redis_docstore.effects import Collect, Commands, Embed, Submit
 from redis_docstore.errors import StoreFullError
 from redis_docstore.writes import WRITE_BATCH, write_flow
 
@@ -17,6 +17,12 @@ class Tiny:
 
     def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
         return [[1.0, float(len(t))] for t in texts]
+
+
+def indexed(store: DocumentStore, docs: list[Document]) -> dict[str, Any]:
+    """The reply of a batch's INKEYS check that finds every document indexed."""
+    keys = [store.settings.key(str(d.id)) for d in docs]
+    return {"total_results": len(keys), "results": [{"id": k} for k in keys]}
 
 
 def written_batches(docs: list[Document]) -> tuple[list[int], list[int]]:
@@ -36,11 +42,14 @@ def written_batches(docs: list[Document]) -> tuple[list[int], list[int]]:
             embedded.append(len(effect.texts))
             reply = Tiny().embed_many(effect.texts)
         elif isinstance(effect, Submit):
-            pipelines.append(len(effect.commands.commands))
+            pipelines.append(len(effect.commands.commands) - 1)  # the writes, then the check
             reply = len(pipelines)
-            tickets[reply] = len(effect.commands.commands)
+            tickets[reply] = pipelines[-1]
         elif isinstance(effect, Collect):
-            reply = ["OK"] * tickets.pop(effect.ticket)
+            reply = ["OK"] * tickets.pop(effect.ticket) + [indexed(store, docs)]
+        elif isinstance(effect, Commands):  # the last batch, sent directly
+            pipelines.append(len(effect.commands) - 1)
+            reply = ["OK"] * pipelines[-1] + [indexed(store, docs)]
         else:
             raise AssertionError(f"unexpected effect {effect!r}")
 
@@ -79,11 +88,12 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
         for i in range(2 * WRITE_BATCH + 100)
     ]
     oom = redis.exceptions.ResponseError("OOM command not allowed when used memory > 'maxmemory'.")
-    replies = {
-        1: ["OK"] * 200 + [oom] * (WRITE_BATCH - 200),
-        2: ["OK"] * 10 + [oom] * (WRITE_BATCH - 10),
-    }
     store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects
+    check = indexed(store, docs)
+    replies = {
+        1: ["OK"] * 200 + [oom] * (WRITE_BATCH - 200) + [check],
+        2: ["OK"] * 10 + [oom] * (WRITE_BATCH - 10) + [check],
+    }
     submitted: list[int] = []
 
     def drive() -> None:
@@ -92,7 +102,7 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
         while True:
             effect = flow.send(reply)
             if isinstance(effect, Submit):
-                submitted.append(len(effect.commands.commands))
+                submitted.append(len(effect.commands.commands) - 1)
                 reply = len(submitted)
             elif isinstance(effect, Collect):
                 reply = replies.pop(effect.ticket)
@@ -106,3 +116,72 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
     assert submitted == [WRITE_BATCH, WRITE_BATCH] and not replies  # both collected
     assert info.value.confirmed == batch0[:200] + batch1[:10]
     assert sorted(info.value.unconfirmed) == sorted(batch0[200:] + batch1[10:] + ids[-100:])
+
+
+def drive_load(docs: list[Document], answer: Any) -> Any:
+    """Run ``add`` of ``docs`` by hand; ``answer(effect)`` replies to each Commands."""
+    store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects
+    store._ready = True  # the index "exists": no opening round trip
+    flow = store._load_flow(docs, skip_unchanged=False)
+    reply: Any = None
+    try:
+        while True:
+            reply = answer(store, flow.send(reply))
+    except StopIteration as stop:
+        return stop.value
+
+
+def test_each_pipeline_ends_with_a_search_for_its_own_keys_and_no_ft_info() -> None:
+    docs = [
+        Document(content=f"t{i}", genre="g", id=f"d{i}", embedding=[1.0, 0.5]) for i in range(3)
+    ]
+    sent: list[Any] = []
+
+    def answer(store: DocumentStore, effect: Any) -> Any:
+        assert isinstance(effect, Commands), effect  # one pipeline: sent directly
+        sent.append(effect.commands)
+        return ["OK"] * 3 + [indexed(store, docs)]
+
+    report = drive_load(docs, answer)
+    assert report.ids == ["d0", "d1", "d2"]
+    (commands,) = sent
+    assert [c[0] for c in commands] == ["JSON.SET"] * 3 + ["FT.SEARCH"]
+    check = commands[-1]
+    keys = [c[1] for c in commands[:3]]
+    assert check[check.index("INKEYS") + 1 :][: len(keys) + 1] == (3, *keys)
+    assert not any(c[0] == "FT.INFO" for c in commands)
+
+
+def test_a_written_document_the_index_lacks_is_an_indexing_error() -> None:
+    from redis_docstore.errors import IndexingError
+
+    docs = [
+        Document(content=f"t{i}", genre="g", id=f"d{i}", embedding=[1.0, 0.5]) for i in range(2)
+    ]
+    asked: list[str] = []
+
+    def answer(store: DocumentStore, effect: Any) -> Any:
+        asked.append(effect.commands[0][0])
+        if effect.commands[0][0] == "JSON.SET":  # the check finds only d0
+            return ["OK", "OK", indexed(store, docs[:1])]
+        if effect.transaction:  # the confirmation: d1 exists, unindexed
+            assert effect.commands[0][:2] == ("JSON.GET", store.settings.key("d1"))
+            return ['[["g"]]', indexed(store, [])]
+        assert effect.commands == [("FT.INFO", store.settings.name)]  # the reason
+        return [{"Index Errors": {"last indexing error": "Invalid JSON type"}}]
+
+    with pytest.raises(IndexingError, match="Invalid JSON type") as info:
+        drive_load(docs, answer)
+    assert info.value.ids == ["d1"]
+    assert asked == ["JSON.SET", "JSON.GET", "FT.INFO"]
+
+
+def test_a_document_deleted_between_write_and_check_is_no_indexing_error() -> None:
+    docs = [Document(content="t", genre="g", id="d0", embedding=[1.0, 0.5])]
+
+    def answer(store: DocumentStore, effect: Any) -> Any:
+        if effect.commands[0][0] == "JSON.SET":
+            return ["OK", indexed(store, [])]  # another client deleted it meanwhile
+        return [None, indexed(store, [])]  # gone: not written-but-invisible
+
+    assert drive_load(docs, answer).ids == ["d0"]
