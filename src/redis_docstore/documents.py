@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from redis_docstore.embeddings import Vector, VectorLike, validate_vector
+from redis_docstore.embeddings import Vector, VectorLike, checked_rows, validate_vector
 from redis_docstore.errors import InvalidDocumentError, ValidationError
 from redis_docstore.filters import FieldKind
 from redis_docstore.genres import normalize_genres
@@ -153,6 +153,14 @@ def validate_id(doc_id: object, *, position: int | None = None) -> str:
         InvalidDocumentError: Not a string, empty, too long, or holding
             whitespace, control characters, ``:``, glob characters or ``\\``.
     """
+    if (
+        type(doc_id) is str
+        and 0 < len(doc_id) <= MAX_ID_LENGTH
+        and doc_id.isprintable()  # also false for every whitespace but " "
+        and " " not in doc_id
+        and _FORBIDDEN_ID_CHARS.isdisjoint(doc_id)
+    ):
+        return doc_id
     if not isinstance(doc_id, str):
         raise InvalidDocumentError(
             f"id must be a string, not {type(doc_id).__name__}", position=position
@@ -282,6 +290,8 @@ def prepare_documents(
         ValidationError: For the first invalid document; its ``position``
             says which one.
     """
+    documents = list(documents)
+    vectors = _python_vectors(documents, dims=dims, distance=distance)
     records = []
     for position, doc in enumerate(documents):
         if not isinstance(doc, Document):
@@ -294,17 +304,40 @@ def prepare_documents(
         except ValidationError as exc:
             raise type(exc)(str(exc), position=position) from None
         doc_id = content_id(content) if doc.id is None else validate_id(doc.id, position=position)
-        embedding = (
-            None
-            if doc.embedding is None
-            else validate_vector(doc.embedding, dims=dims, distance=distance, position=position)
-        )
+        embedding = vectors.get(position)
+        if embedding is None and doc.embedding is not None:
+            embedding = validate_vector(
+                doc.embedding, dims=dims, distance=distance, position=position
+            )
         metadata = _validate_metadata(doc.metadata, position)
         for name, kind in (metadata_fields or {}).items():
             if name in metadata:
                 _check_indexed_value(name, kind, metadata[name], position)
         records.append(Record(doc_id, content, genres, metadata, embedding))
     return records
+
+
+def _python_vectors(
+    documents: Sequence[object], *, dims: int, distance: Distance
+) -> dict[int, Vector]:
+    """The batch's embeddings given as Python lists, checked in one numpy pass.
+
+    ``{position: float32 row}``; empty when there are none, or when any of
+    them is invalid (then each is checked on its own, which names the first
+    bad document).
+    """
+    positions = [
+        i
+        for i, doc in enumerate(documents)
+        if type(doc) is Document and type(doc.embedding) in (list, tuple)
+    ]
+    if not positions:
+        return {}
+    rows = [documents[i].embedding for i in positions]  # type: ignore[attr-defined]
+    checked = checked_rows(rows, dims=dims, distance=distance)
+    if checked is None or checked.ndim != 2:
+        return {}
+    return dict(zip(positions, checked.astype(np.float32), strict=True))
 
 
 def parse_document(doc_id: str, raw: str | bytes) -> Document:

@@ -32,6 +32,7 @@ __all__ = [
     "Precision",
     "Vector",
     "VectorLike",
+    "checked_rows",
     "cpu_has_bf16",
     "validate_vector",
 ]
@@ -234,6 +235,13 @@ def validate_vector(
             norm = float(vector.dot(vector))
         if math.isfinite(norm) and (norm > 0 or distance != "cosine"):
             return vector
+    if type(vector) is list or type(vector) is tuple:
+        # What embedding APIs return: checked by numpy in a few calls; anything
+        # it finds wrong goes to the element-by-element check below, which
+        # names the culprit.
+        checked = checked_rows(vector, dims=dims, distance=distance)
+        if checked is not None and checked.ndim == 1:
+            return checked
     if (
         isinstance(vector, str | bytes | Mapping | AbstractSet)
         or not hasattr(vector, "__len__")
@@ -263,6 +271,45 @@ def validate_vector(
     if type(vector) is np.ndarray and vector.dtype == np.float32:
         return vector  # float32 stays float32, whichever path checked it
     return values
+
+
+def checked_rows(rows: Sequence[Any], *, dims: int, distance: Distance) -> Vector | None:
+    """Python vectors (one, or a batch of them) as a float64 array, if all are valid.
+
+    One ``np.array`` call converts every value, and its inferred dtype tells
+    whether all were plain numbers: a string, ``None``, a ``Decimal``, a
+    nested list or an integer beyond 64 bits each give another dtype. Only
+    booleans pass unseen (``True`` becomes 1.0), so values of exactly 0 or 1,
+    rare in embeddings, have their types looked at.
+
+    Args:
+        rows: A list of numbers, or a list of such lists (or numpy rows).
+        dims: The expected length of each vector.
+        distance: The index's metric; COSINE has no direction for a zero vector.
+
+    Returns:
+        A float64 array of shape ``(dims,)`` or ``(len(rows), dims)``, or
+        ``None`` when any vector is invalid (:func:`validate_vector` says why).
+    """
+    try:
+        array = np.array(rows)
+    except (ValueError, TypeError, OverflowError):  # ragged, or unconvertible
+        return None
+    if array.dtype.kind not in "fiu" or array.ndim > 2 or array.shape[-1:] != (dims,):
+        return None
+    array = array.astype(np.float64, copy=False)
+    if not array.size or not (array.min() >= -FLOAT32_LIMIT and array.max() <= FLOAT32_LIMIT):
+        return None  # NaN, an infinity, or beyond float32
+    if distance == "cosine" and not array.any(axis=-1).all():
+        return None
+    for i in np.flatnonzero((array == 0.0) | (array == 1.0)).tolist():
+        value = rows[i] if array.ndim == 1 else rows[i // dims][i % dims]
+        if type(value) in _BOOLS:
+            return None
+    return array
+
+
+_BOOLS = (bool, np.bool_)
 
 
 def _as_array(vector: Any, position: int | None) -> Vector:

@@ -21,6 +21,8 @@ __all__ = ["GENRE_FIELD", "GENRE_SEPARATOR", "normalize_genres", "validate_genre
 GENRE_FIELD = "genre"
 GENRE_SEPARATOR = "\x1f"
 MAX_GENRE_BYTES = 1024
+VALID_CACHE_SIZE = 4096
+_VALID: set[str] = set()  # genres already checked (a set: safe under threads)
 
 
 def validate_genre(genre: object) -> str:
@@ -37,6 +39,8 @@ def validate_genre(genre: object) -> str:
             whitespace, holding a control character or a lone surrogate, or
             longer than 1024 bytes in UTF-8.
     """
+    if type(genre) is str and genre in _VALID:
+        return genre  # genres repeat: each distinct one is checked once
     if not isinstance(genre, str):
         raise InvalidGenreError(f"a genre must be a string, not {type(genre).__name__}")
     if not genre.strip():
@@ -54,6 +58,9 @@ def validate_genre(genre: object) -> str:
         raise InvalidGenreError(
             f"genre is {size} bytes long; at most {MAX_GENRE_BYTES} (UTF-8) are allowed"
         )
+    if len(_VALID) >= VALID_CACHE_SIZE:
+        _VALID.clear()
+    _VALID.add(genre)
     return genre
 
 

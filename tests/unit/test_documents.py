@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 
@@ -119,6 +120,14 @@ def test_invalid_ids(bad: object) -> None:
         validate_id(bad)
 
 
+@pytest.mark.parametrize(
+    "bad", ["a\u3000b", "a\u00a0b", "a\tb", "\u200bab\x7f", "a\u2028b", "a\ud800"]
+)
+def test_ids_with_any_unicode_whitespace_or_control_are_invalid(bad: str) -> None:
+    with pytest.raises(InvalidDocumentError):
+        validate_id(bad)
+
+
 @pytest.mark.parametrize("good", ["a", "doc-1", "ÄÖÜ", "a.b_c@d/e", "x" * 512])
 def test_valid_ids(good: str) -> None:
     assert validate_id(good) == good
@@ -171,3 +180,45 @@ def test_indexed_metadata_fields_may_be_absent_or_lists_of_tags() -> None:
         metadata_fields=fields,  # type: ignore[arg-type]
     )
     assert record.metadata == {"author": ["Ann", "Bob"], "other": [1]}
+
+
+def test_a_batch_of_python_vectors_is_checked_at_once_and_kept_at_float32() -> None:
+    vectors: list[Any] = [[0.1, 0.2, 0.3], (1, 2, 3), [np.float32(0.5), 1.0, 0.0]]
+    vectors.append(np.array([0.25, 0.5, 0.75], dtype=np.float32))  # numpy rows mix in
+    records = prepare(
+        *(Document(content=f"c{i}", genre="a", embedding=v) for i, v in enumerate(vectors))
+    )
+    for record, vector in zip(records, vectors, strict=True):
+        assert record.embedding is not None
+        assert record.embedding.tolist() == np.asarray(vector, dtype=np.float32).tolist()
+
+
+BAD_ROWS = [
+    ([1.0, 2.0], "has 2 values"),
+    ([1.0, True, 2.0], "bool, not a number"),
+    ([np.True_, 0.5, 2.0], "not a number"),
+    ([1.0, None, 2.0], "NoneType, not a number"),
+    ([1.0, "2", 2.0], "str, not a number"),
+    ([1.0, [2.0], 2.0], "list, not a number"),
+    ([1.0, math.inf, 2.0], "not a finite float32"),
+    ([1.0, 1e39, 2.0], "not a finite float32"),
+    ([1.0, 10**400, 2.0], "not a finite float32"),
+]
+
+
+@pytest.mark.parametrize(("bad", "message"), BAD_ROWS)
+def test_one_bad_python_vector_in_a_batch_is_named(bad: list[Any], message: str) -> None:
+    docs = [Document(content=f"c{i}", genre="a", embedding=[0.5, 1.0, 0.0]) for i in range(5)]
+    docs[3] = Document(content="bad", genre="a", embedding=bad)
+    with pytest.raises(InvalidEmbeddingError, match=message) as info:
+        prepare(*docs)
+    assert info.value.position == 3
+
+
+def test_the_first_bad_document_is_named_whatever_its_fault() -> None:
+    docs = [Document(content=f"c{i}", genre="a", embedding=[0.5, 1.0, 0.0]) for i in range(5)]
+    docs[3] = Document(content="bad", genre="a", embedding=[1.0, True, 0.0])
+    docs[1] = Document(content="bad", genre="", embedding=[0.5, 1.0, 0.0])
+    with pytest.raises(InvalidGenreError) as info:
+        prepare(*docs)
+    assert info.value.position == 1

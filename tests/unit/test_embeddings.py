@@ -123,3 +123,22 @@ def test_cpu_has_bf16_reads_the_flags(tmp_path: Path) -> None:
     info.write_text("flags\t\t: fpu amx_bf16 amx_tile\n")
     assert cpu_has_bf16(str(info)) is True
     assert cpu_has_bf16(str(tmp_path / "missing")) is False
+
+
+def test_python_rows_are_checked_together_or_not_at_all() -> None:
+    from redis_docstore.embeddings import checked_rows
+
+    rows = [[0.5, 1.0, 0.0], [2, 3, 4], (0.25, 0.0, 1.0)]
+    checked = checked_rows(rows, dims=3, distance="l2")
+    assert checked is not None and checked.dtype == np.float64
+    assert checked.tolist() == [[0.5, 1.0, 0.0], [2.0, 3.0, 4.0], [0.25, 0.0, 1.0]]
+    assert checked_rows([*rows, [0.0, 1.0, True]], dims=3, distance="l2") is None
+    assert checked_rows([*rows, [0.0, 1.0]], dims=3, distance="l2") is None
+    assert checked_rows([*rows, [0.0, 0.0, 0.0]], dims=3, distance="cosine") is None
+    assert checked_rows([*rows, [0.0, 0.0, 0.0]], dims=3, distance="l2") is not None
+    assert checked_rows([*rows, [0.0, math.nan, 1.0]], dims=3, distance="l2") is None
+
+
+def test_a_list_holding_one_vector_is_not_a_vector() -> None:
+    with pytest.raises(InvalidEmbeddingError, match="list, not a number"):
+        check([[1.0, 2.0, 3.0]])
