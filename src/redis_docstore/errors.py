@@ -15,6 +15,7 @@ as ``__cause__``::
     ├── SchemaMismatchError        an index of that name exists with another schema
     ├── StoreError                 Redis refused or failed a command
     │   ├── StoreConnectionError   the server cannot be reached (after retries)
+    │   ├── StoreClosedError       the store was closed (also: callers still waiting)
     │   ├── IndexNotReadyError     the index is still indexing existing documents
     │   ├── IndexingError          documents were stored but Redis could not index them
     │   ├── IncompleteResultsError Redis returned partial results (timeout, ...)
@@ -47,6 +48,7 @@ __all__ = [
     "ServerError",
     "ServerNotFoundError",
     "ServerStartError",
+    "StoreClosedError",
     "StoreConnectionError",
     "StoreError",
     "StoreFullError",
@@ -134,6 +136,10 @@ class StoreError(DocstoreError):
 
 class StoreConnectionError(StoreError):
     """The Redis server cannot be reached (or the connection dropped)."""
+
+
+class StoreClosedError(StoreError):
+    """The store was closed: by this call's start, or while it waited for the model."""
 
 
 class IndexNotReadyError(StoreError):

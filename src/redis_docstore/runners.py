@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ import redis.exceptions
 from redisvl.index import AsyncSearchIndex, SearchIndex
 
 from redis_docstore.base import RETRY_FIRST_DELAY, RETRY_MAX_DELAY, StoreBase
+from redis_docstore.batching import EmbeddingBatcher
 from redis_docstore.connection import (
     ASYNC_NO_RETRY,
     CLIENT_OPTIONS,
@@ -50,13 +52,14 @@ from redis_docstore.effects import (
     Submit,
     pack,
 )
-from redis_docstore.errors import DocstoreError, StoreConnectionError
+from redis_docstore.errors import DocstoreError, StoreClosedError, StoreConnectionError
 from redis_docstore.schema import build_schema
 
 __all__ = ["AsyncRunner", "BlockingRunner"]
 
 T = TypeVar("T")
 SCAN_BATCH = 1000
+WRITERS = 4  # background write threads (one pipeline in flight per add call)
 
 
 def _read_reply(connection: Any) -> Any:
@@ -80,9 +83,19 @@ class BlockingRunner(StoreBase):
         self._idle: dict[RespProtocol, list[Any]] = no_connections()
         self._pid = os.getpid()
         self._writer: ThreadPoolExecutor | None = None  # background writes (Submit)
+        self._writer_lock = threading.Lock()
+        #: Concurrent callers' texts share the model's passes (see batching).
+        self._batcher = EmbeddingBatcher()
+        self._closed = False
 
     def _close_connections(self) -> None:
-        """Finish background writes and close every connection (the store's ``close``)."""
+        """Finish background writes and close every connection (the store's ``close``).
+
+        Callers still waiting for the model get ``StoreClosedError``; later
+        calls too.
+        """
+        self._closed = True
+        self._batcher.close()
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
@@ -91,6 +104,8 @@ class BlockingRunner(StoreBase):
             client.close()  # disconnects our connections too (checked out of its pool)
 
     def _run(self, flow: Flow[T]) -> T:
+        if self._closed:
+            raise StoreClosedError("the store was closed")
         result: Any = None
         error: DocstoreError | None = None
         while True:
@@ -109,7 +124,7 @@ class BlockingRunner(StoreBase):
         if isinstance(effect, Commands):
             return self._send(effect)
         if isinstance(effect, Embed):
-            return (effect.embedder or self.embedder).embed_many(list(effect.texts))
+            return self._batcher.embed(effect.texts, effect.embedder or self.embedder)
         if isinstance(effect, Sleep):
             time.sleep(effect.seconds)
             return None
@@ -121,8 +136,11 @@ class BlockingRunner(StoreBase):
         if isinstance(effect, ScanDelete):
             return self._scan_delete(effect.pattern, effect.keep)
         if isinstance(effect, Submit):
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="docstore-writer")
+            with self._writer_lock:  # threads share the store, and its one pool
+                if self._writer is None:
+                    self._writer = ThreadPoolExecutor(
+                        WRITERS, thread_name_prefix="docstore-writer"
+                    )
             return self._writer.submit(self._send, effect.commands)
         if isinstance(effect, Collect):
             return effect.ticket.result()
@@ -227,14 +245,22 @@ class AsyncRunner(StoreBase):
         # As BlockingRunner: RESP3, RESP2 for searches, connections kept.
         self._clients: dict[RespProtocol, redis.asyncio.Redis] = {3: self._client}
         self._idle: dict[RespProtocol, list[Any]] = no_connections()
+        #: Concurrent callers' texts share the model's passes (see batching).
+        self._batcher = EmbeddingBatcher()
+        self._closed = False
 
     async def _close_connections(self) -> None:
-        """Close every connection (the store's ``close``)."""
+        """Close every connection (the store's ``close``); waiting callers and later
+        calls get ``StoreClosedError``."""
+        self._closed = True
+        self._batcher.close()
         self._idle = no_connections()
         for client in self._clients.values():
             await client.aclose()  # disconnects our connections too (checked out of its pool)
 
     async def _run(self, flow: Flow[T]) -> T:
+        if self._closed:
+            raise StoreClosedError("the store was closed")
         result: Any = None
         error: DocstoreError | None = None
         while True:
@@ -251,8 +277,7 @@ class AsyncRunner(StoreBase):
         if isinstance(effect, Commands):
             return await self._send(effect)
         if isinstance(effect, Embed):
-            embedder = effect.embedder or self.embedder
-            return await asyncio.to_thread(embedder.embed_many, list(effect.texts))
+            return await self._batcher.aembed(effect.texts, effect.embedder or self.embedder)
         if isinstance(effect, Sleep):
             await asyncio.sleep(effect.seconds)
             return None

@@ -33,6 +33,7 @@ def test_public_names_are_pinned() -> None:
         "ServerError",
         "ServerNotFoundError",
         "ServerStartError",
+        "StoreClosedError",
         "StoreConnectionError",
         "StoreError",
         "StoreFullError",
