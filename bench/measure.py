@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from bench.corpus import FILTERS, Corpus, QuerySet
 from bench.systems import CHUNK, RawRedis, StoreSystem, System
+from redis_docstore import Document
 
 __all__ = [
     "IngestResult",
@@ -32,6 +33,7 @@ __all__ = [
     "query_rounds",
     "recall_at_k",
     "rotated",
+    "single_adds",
 ]
 
 Searcher = Callable[
@@ -297,3 +299,49 @@ def ef_sweep(
         str(ef): functools.partial(store.search_ef, ef=ef) for ef in efs
     }
     return query_rounds(searchers, queries, block=block).summary(queries, ids)
+
+
+def single_adds(store: StoreSystem, extra: Corpus, *, pairs: int) -> dict[str, Any]:
+    """One document per call, the store against raw ``JSON.SET``, on the same server.
+
+    Each pair writes the same document twice under two new ids (so both
+    insert into the HNSW graph): once with one raw ``JSON.SET`` (the
+    document's JSON made with orjson, as the raw baseline makes it), once
+    with ``store.add(Document(...))``, the vector as numpy, and in a second
+    set of pairs as a Python list. Who goes first alternates. The index has
+    the size being measured, so a per-call cost that grows with N shows here.
+
+    Returns:
+        Per kind (``numpy``, ``list``): latency statistics of raw and of the
+        store, and the ratio of their p50s.
+    """
+    from bench.systems import _doc_json
+
+    assert store.store is not None
+    client, prefix, clock = store.redis, store.key_prefix, time.perf_counter_ns
+    out: dict[str, Any] = {}
+    for kind in ("numpy", "list"):
+        raw_ns: list[int] = []
+        store_ns: list[int] = []
+        for i in range(min(pairs, extra.n)):
+            vector = extra.vectors[i] if kind == "numpy" else extra.vectors[i].tolist()
+            doc = Document(
+                content=extra.texts[i],
+                genre=list(extra.genres[i]),
+                id=f"one-{kind}-s{i}",
+                embedding=vector,
+                metadata={"year": int(extra.years[i])},
+            )
+            body = _doc_json(extra, i)
+            key = f"{prefix}one-{kind}-r{i}"
+            for turn in (0, 1) if i % 2 else (1, 0):
+                start = clock()
+                if turn:
+                    client.execute_command("JSON.SET", key, "$", body)  # type: ignore[no-untyped-call]
+                    raw_ns.append(clock() - start)
+                else:
+                    store.store.add(doc)
+                    store_ns.append(clock() - start)
+        raw, mine = latency_stats(raw_ns), latency_stats(store_ns)
+        out[kind] = {"raw": raw, "store": mine, "ratio_p50": mine["p50_ms"] / raw["p50_ms"]}
+    return out

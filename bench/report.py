@@ -321,6 +321,23 @@ def _scale_rows(scale: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def _single_add_rows(runs: Sequence[dict[str, Any]]) -> list[list[str]]:
+    def both(stats: dict[str, Any]) -> str:
+        return f"{_fmt(stats['p50_ms'], 3)} / {_fmt(stats['p95_ms'], 3)}"
+
+    return [
+        [
+            f"{run['n']:,}",
+            kind,
+            both(result["raw"]),
+            both(result["store"]),
+            f"{result['ratio_p50']:.2f}x",
+        ]
+        for run in runs
+        for kind, result in run["single_adds"].items()
+    ]
+
+
 def paired_spread(base_s: Sequence[float], mine_s: Sequence[float]) -> str:
     """How much paired runs agree: per pair ``base time / my time``, as a short text.
 
@@ -497,6 +514,20 @@ def markdown(results: dict[str, Any]) -> str:
                for stat in ("p50 ms", "recall") for f in FILTERS)],
             _scale_rows(results["scale"]),
         )  # fmt: skip
+        single = [run for run in results["scale"]["runs"] if run.get("single_adds")]
+        if single:
+            lines += [
+                "One document per `add` on the index of that size: the store against one raw "
+                "`JSON.SET` of the same document on the same server, taking turns "
+                f"({single[0]['single_adds']['numpy']['store']['n']} pairs per kind; target "
+                "<= 1.2x):",
+                "",
+            ]
+            lines += _table(
+                ["N", "vector", "raw JSON.SET p50 / p95 ms", "store.add p50 / p95 ms",
+                 "p50 vs raw"],
+                _single_add_rows(single),
+            )  # fmt: skip
     checks = targets(results)
     if checks:
         lines += ["### Targets", ""]

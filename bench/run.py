@@ -43,6 +43,7 @@ from bench.measure import (
     interleaved_ingest,
     measure_ingest,
     query_rounds,
+    single_adds,
 )
 from bench.systems import (
     ALL_SYSTEMS,
@@ -68,6 +69,7 @@ ROOT = Path(__file__).resolve().parent
 GIB = 1024**3
 SCALE_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SCALE_SIZES = (1_000, 5_000, 20_000)
+SINGLE_ADD_PAIRS = 400  # one-document adds per kind, store and raw taking turns
 SCALE_BUDGET = 16 * GIB  # the Redis server's RSS may grow to this
 RSS_FACTOR = 1.15  # RSS over used_memory (allocator overhead, fragmentation)
 PACKAGES = (
@@ -377,6 +379,8 @@ def run_scale(config: Config, results: dict[str, Any]) -> None:
                 warmup=config.warmup,
             )
             summaries = rounds.summary(queries, corpus.ids)
+            extra = make_corpus(SINGLE_ADD_PAIRS, seed=config.seed + 1)
+            per_call = single_adds(store, extra, pairs=SINGLE_ADD_PAIRS)
         finally:
             store.close()
         runs.append(
@@ -390,9 +394,15 @@ def run_scale(config: Config, results: dict[str, Any]) -> None:
                 "queries": summaries["store"],
                 "queries_default_ef": summaries["default"],
                 "default_ef": DEFAULT_EF_RUNTIME,
+                "single_adds": per_call,
             }
         )
         _log(f"  {ingest.docs_per_s:,.0f} docs/s, {ingest.memory['bytes_per_doc']:,.0f} B/doc")
+        for kind, result in per_call.items():
+            _log(
+                f"  one add ({kind} vector): {result['store']['p50_ms']:.3f} ms p50, "
+                f"raw JSON.SET {result['raw']['p50_ms']:.3f} ms: {result['ratio_p50']:.2f}x"
+            )
         del corpus, queries
         gc.collect()
 
