@@ -23,7 +23,7 @@ __all__ = ["Paths", "markdown", "targets", "write"]
 
 README_BEGIN = "<!-- bench:begin -->"
 README_END = "<!-- bench:end -->"
-STORES = ("store", "store_async")
+STORES = ("store", "store_async", "store_list")
 
 METHOD_NOTES = (
     "Corpus: clustered unit vectors (64 topics, each a 16-d subspace plus noise), 20 genres "

@@ -299,6 +299,11 @@ def run_systems(config: Config, results: dict[str, Any]) -> None:
             if isinstance(probed, RedisSystem):
                 searchers[f"raw@{name}"] = probed.raw_probe().search_block
                 partners[name] = f"raw@{name}"
+        store = systems.get("store")
+        if isinstance(store, StoreSystem):  # list query vectors, paired the same way
+            searchers["store_list"] = store.search_list_block
+            searchers["raw@store_list"] = store.raw_probe().search_block
+            partners["store_list"] = "raw@store_list"
         _log(f"queries: {len(searchers)} systems x {len(FILTERS)} filters x {queries.q}")
         rounds = query_rounds(
             searchers,
@@ -309,7 +314,6 @@ def run_systems(config: Config, results: dict[str, Any]) -> None:
             partners=partners,
         )
         results["queries"] = rounds.summary(queries, corpus.ids)
-        store = systems.get("store")
         if isinstance(store, StoreSystem):
             _log(f"ef_runtime sweep {config.efs}")
             results["ef_sweep"] = ef_sweep(

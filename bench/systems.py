@@ -85,6 +85,10 @@ ALL_SYSTEMS = tuple(LABELS)
 PROBED = ("store", "store_async", "store_f16")
 LABELS.update({f"raw@{name}": f"raw FT.SEARCH, {LABELS[name]}'s server" for name in PROBED})
 LABELS["raw@store_async"] = "raw FT.SEARCH (redis.asyncio), this store (async)'s server"
+# The sync store again, each query vector handed over as a Python list (what
+# embedding APIs return), beside raw's query on the same server.
+LABELS["store_list"] = "this store (sync), query vector as a Python list"
+LABELS["raw@store_list"] = "raw FT.SEARCH, this store (sync)'s server (list pairs)"
 
 _started: list[int] = []
 
@@ -493,6 +497,20 @@ class StoreSystem(RedisSystem):
         """``store.search(vector, k=10, genre=genre)``."""
         assert self.store is not None
         return [hit.id for hit in self.store.search(_vec(vector), k=K, genre=genre)]
+
+    def search_list_block(
+        self, vectors: npt.NDArray[np.float32], genres: Sequence[str | None]
+    ) -> tuple[list[int], list[list[str]]]:
+        """Like :meth:`search_block`, each vector a Python list (made before the clock)."""
+        assert self.store is not None
+        store, clock = self.store, time.perf_counter_ns
+        latencies, results = [], []
+        for vector, genre in zip(vectors.tolist(), genres, strict=True):
+            start = clock()
+            hits = store.search(vector, k=K, genre=genre)
+            latencies.append(clock() - start)
+            results.append([hit.id for hit in hits])
+        return latencies, results
 
     def search_ef(
         self, vectors: npt.NDArray[np.float32], genres: Sequence[str | None], ef: int
