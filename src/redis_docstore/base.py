@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -140,6 +141,7 @@ class StoreBase:
         self._filter_cache: dict[Any, str] = {}
         self._spec_cache: dict[Any, SearchSpec] = {}
         self._embedding_cache: OrderedDict[tuple[str, str], Vector] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self.allow_eviction = allow_eviction
         self._recovering = False
         # The prefix the user gave; documents of a re-embedded generation live
@@ -285,7 +287,8 @@ class StoreBase:
             return []
         model = embedder_name(self.embedder)
         cache = self._embedding_cache
-        found = {t: cache[(model, t)] for t in texts if (model, t) in cache}
+        with self._cache_lock:  # threads share the store, and its cache
+            found = {t: v for t in texts if (v := cache.get((model, t))) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             vectors = yield Embed(missing)
@@ -296,11 +299,12 @@ class StoreBase:
             s = self.settings
             for text, vector in zip(missing, vectors, strict=True):
                 found[text] = validate_vector(vector, dims=s.dims, distance=s.distance)
-        for text in found:
-            cache[(model, text)] = found[text]
-            cache.move_to_end((model, text))
-        while len(cache) > self.embedding_cache_size:
-            cache.popitem(last=False)
+        with self._cache_lock:
+            for text in found:
+                cache[(model, text)] = found[text]
+                cache.move_to_end((model, text))
+            while len(cache) > self.embedding_cache_size:
+                cache.popitem(last=False)
         return [found[t] for t in texts]
 
     def _load_flow(

@@ -83,7 +83,7 @@ class BlockingRunner(StoreBase):
         self._idle: dict[RespProtocol, list[Any]] = no_connections()
         self._pid = os.getpid()
         self._writer: ThreadPoolExecutor | None = None  # background writes (Submit)
-        self._writer_lock = threading.Lock()
+        self._setup_lock = threading.Lock()  # threads share the store: one pool, one client
         #: Concurrent callers' texts share the model's passes (see batching).
         self._batcher = EmbeddingBatcher()
         self._closed = False
@@ -136,7 +136,7 @@ class BlockingRunner(StoreBase):
         if isinstance(effect, ScanDelete):
             return self._scan_delete(effect.pattern, effect.keep)
         if isinstance(effect, Submit):
-            with self._writer_lock:  # threads share the store, and its one pool
+            with self._setup_lock:  # threads share the store, and its one pool
                 if self._writer is None:
                     self._writer = ThreadPoolExecutor(
                         WRITERS, thread_name_prefix="docstore-writer"
@@ -209,8 +209,12 @@ class BlockingRunner(StoreBase):
         except IndexError:
             pass
         if protocol not in self._clients:
-            options = {**CLIENT_OPTIONS, "protocol": protocol}
-            self._clients[protocol] = redis.Redis.from_url(self._url, retry=NO_RETRY, **options)
+            with self._setup_lock:  # two threads must not make two clients (one leaked)
+                if protocol not in self._clients:
+                    options = {**CLIENT_OPTIONS, "protocol": protocol}
+                    self._clients[protocol] = redis.Redis.from_url(
+                        self._url, retry=NO_RETRY, **options
+                    )
         return self._clients[protocol].connection_pool.get_connection()
 
     def _scan_delete(self, pattern: str, keep: frozenset[str]) -> int:
