@@ -51,6 +51,7 @@ FLOAT32_MAX = 3.4028234663852886e38
 # RedisJSON prints float32's very largest values a hair above FLOAT32_MAX,
 # which would make them unusable after a round trip: keep a margin.
 FLOAT32_LIMIT = FLOAT32_MAX * (1 - 1e-9)
+FLOAT32_LIMIT_SQUARED = FLOAT32_LIMIT * FLOAT32_LIMIT  # ~1.2e77, a float64 with room to spare
 
 
 @runtime_checkable
@@ -298,14 +299,20 @@ def checked_rows(rows: Sequence[Any], *, dims: int, distance: Distance) -> Vecto
     if array.dtype.kind not in "fiu" or array.ndim > 2 or array.shape[-1:] != (dims,):
         return None
     array = array.astype(np.float64, copy=False)
-    if not array.size or not (array.min() >= -FLOAT32_LIMIT and array.max() <= FLOAT32_LIMIT):
-        return None  # NaN, an infinity, or beyond float32
+    # One product answers two questions: its largest value is beyond float32's
+    # range squared for NaN, infinities and values beyond float32, and it
+    # equals the value itself exactly where the value is 0 or 1.
+    squares = array * array
+    if not array.size or not squares.max() <= FLOAT32_LIMIT_SQUARED:
+        return None
     if distance == "cosine" and not array.any(axis=-1).all():
         return None
-    for i in np.flatnonzero((array == 0.0) | (array == 1.0)).tolist():
-        value = rows[i] if array.ndim == 1 else rows[i // dims][i % dims]
-        if type(value) in _BOOLS:
-            return None
+    exact = squares == array
+    if exact.any():
+        for i in np.flatnonzero(exact).tolist():
+            value = rows[i] if array.ndim == 1 else rows[i // dims][i % dims]
+            if type(value) in _BOOLS:
+                return None
     return array
 
 
