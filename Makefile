@@ -23,8 +23,8 @@ test: install
 	$(PY) -m pytest
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 
 typecheck: install
 	$(BIN)/mypy --strict src
@@ -32,8 +32,8 @@ typecheck: install
 check: lint typecheck test
 
 format: install
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests examples
+	$(BIN)/ruff check --fix src tests examples
 
 demo: install
 	$(BIN)/docstore demo
@@ -45,7 +45,7 @@ clean:
 # installed only here, with their own stamp keyed on pyproject.toml, never for `make test`.
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: bench-install bench-quick
+.PHONY: bench-install bench-quick bench-load bench-soak
 
 bench-install: $(BENCH_STAMP)
 
@@ -56,6 +56,15 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: bench-install
 	$(PY) -m bench --readme README.md
+
+# The load benchmark (bench/README.md): many callers sharing one store, ~30 min.
+bench-load: bench-install
+	$(PY) -m bench.load --readme README.md
+
+# The mixed load on the store for 10 minutes (~13 min with the setup): memory, connections,
+# lost writes. Writes soak.md, not load.md.
+bench-soak: bench-install
+	$(PY) -m bench.load --soak 600
 
 bench-quick: bench-install
 	$(PY) -m bench --quick
