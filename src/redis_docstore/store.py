@@ -34,7 +34,9 @@ class DocumentStore(BlockingRunner):
     """JSON documents in Redis Stack with genre-filtered semantic search.
 
     The index is created on first use (or by :meth:`create`). Use
-    :meth:`embedded` for a private Redis Stack started for you.
+    :meth:`embedded` for a private Redis Stack started for you. One store is
+    meant to be shared by all of a process's threads: it is safe for
+    concurrent use, and concurrent callers' texts share the model's passes.
 
     Args:
         url: The Redis URL, e.g. ``redis://localhost:6379``.
@@ -203,9 +205,10 @@ class DocumentStore(BlockingRunner):
         """Add or replace documents (an upsert by id).
 
         Every document is validated first; if one is invalid nothing is
-        written. Documents without an embedding are embedded in one batch
-        (texts seen recently come from an LRU cache). Writes go in pipelines
-        of 500 documents.
+        written. Documents without an embedding are embedded (texts seen
+        recently come from an LRU cache; concurrent callers' texts share the
+        model's passes). Writes go in pipelines of 250 documents, each ending
+        with a check that Redis indexed what it stored.
 
         Args:
             documents: The documents (or one document).

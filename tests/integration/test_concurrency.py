@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -200,31 +202,29 @@ def test_closing_an_async_store_fails_its_waiting_callers_instead_of_hanging(
 ) -> None:
     held = HeldEmbedder()
 
-    async def main() -> list[Any]:
+    async def main() -> tuple[list[BaseException | None], list[Any], int]:
         store = AsyncDocumentStore(
             redis_stack_url, index=store_names.index, prefix=store_names.prefix, embedder=held
         )
         await store.add(Document(content="x", genre="g", embedding=[1.0, 1.0, 1.0]))
-        first = asyncio.ensure_future(store.search("first", k=1))
-        await asyncio.to_thread(held.entered.wait, 10)
-        waiting = [asyncio.ensure_future(store.search(f"q{i}", k=1)) for i in range(5)]
-        while len(store._batcher._queue) < 5:
+        calls = [asyncio.ensure_future(store.search(f"q{i}", k=1)) for i in range(6)]
+        queued = len(calls) - store._batcher.lanes  # the others are in passes, held
+        deadline = time.monotonic() + 10
+        while len(store._batcher._queue) < queued:
+            assert time.monotonic() < deadline, "callers never queued"
             await asyncio.sleep(0.001)
         await store.close()
-        outcomes = await asyncio.wait_for(
-            asyncio.gather(*waiting, return_exceptions=True), timeout=5
-        )
-        held.gate.set()
-        outcomes.append(
-            await asyncio.wait_for(asyncio.gather(first, return_exceptions=True), timeout=10)
-        )
+        done, _ = await asyncio.wait(calls, timeout=5)  # the queued ones, at once
+        closed = [c.exception() for c in done]
+        held.gate.set()  # the passes already running finish, one way or the other
+        rest = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
         with pytest.raises(StoreClosedError):
             await store.search("after close", k=1)
-        return outcomes
+        return closed, rest, queued
 
-    outcomes = asyncio.run(main())
-    assert all(isinstance(o, StoreClosedError) for o in outcomes[:5]), outcomes
-    assert len(outcomes) == 6  # the caller whose pass was running finished too
+    closed, rest, queued = asyncio.run(main())
+    assert len(closed) == queued and all(isinstance(o, StoreClosedError) for o in closed)
+    assert len(rest) == 6
 
 
 def test_closing_a_sync_store_fails_its_waiting_threads_instead_of_hanging(
@@ -235,16 +235,19 @@ def test_closing_a_sync_store_fails_its_waiting_threads_instead_of_hanging(
         redis_stack_url, index=store_names.index, prefix=store_names.prefix, embedder=held
     )
     store.create()
+    queued = 6 - store._batcher.lanes  # the others are in passes, held
     with ThreadPoolExecutor(6) as pool:
-        first = pool.submit(store.search, "first", k=1)
-        assert held.entered.wait(10)
-        waiting = [pool.submit(store.search, f"q{i}", k=1) for i in range(5)]
-        while len(store._batcher._queue) < 5:
-            threading.Event().wait(0.001)
+        calls = [pool.submit(store.search, f"q{i}", k=1) for i in range(6)]
+        deadline = time.monotonic() + 10
+        while len(store._batcher._queue) < queued:
+            assert time.monotonic() < deadline, "callers never queued"
+            time.sleep(0.001)
         store.close()
-        for future in waiting:
-            assert isinstance(future.exception(timeout=5), StoreClosedError)
+        done, _ = futures.wait(calls, timeout=5)  # the queued ones, at once
+        assert len(done) == queued
+        assert all(isinstance(c.exception(), StoreClosedError) for c in done)
         held.gate.set()
-        first.exception(timeout=10)  # finishes, one way or the other
+        for call in calls:
+            call.exception(timeout=10)  # every one finishes, one way or the other
     with pytest.raises(StoreClosedError):
         store.count()

@@ -83,15 +83,15 @@ def callers(
 
 
 def test_a_lone_caller_runs_the_model_in_its_own_thread_at_once() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
     assert batcher.embed(["a", "bb"], embedder) == [vector("a"), vector("bb")]
     assert embedder.threads == [threading.current_thread().name]
-    assert batcher._drainer is None  # no other thread was ever needed
-    assert not batcher._busy
+    assert not batcher._drainers  # no other thread was ever needed
+    assert batcher._owners == 0
 
 
 def test_callers_arriving_during_a_pass_share_the_next_one() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
     leader = hold_first_pass(batcher, embedder)
     texts = [f"text {'a' * i}" for i in range(12)]
     threads, results = callers(batcher, embedder, texts)
@@ -104,11 +104,11 @@ def test_callers_arriving_during_a_pass_share_the_next_one() -> None:
     assert len(embedder.passes) == 2
     assert all(results[t] == [vector(t)] for t in texts)
     assert batcher.passes == 2 and batcher.requests == 13
-    wait_until(lambda: not batcher._busy)
+    wait_until(lambda: batcher._owners == 0)
 
 
 def test_a_pass_holds_at_most_max_texts_but_never_splits_a_request() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher(max_texts=3)
+    embedder, batcher = Gated(), EmbeddingBatcher(max_texts=3, lanes=1)
     leader = hold_first_pass(batcher, embedder)
     results: dict[int, Any] = {}
 
@@ -132,7 +132,7 @@ def test_a_pass_holds_at_most_max_texts_but_never_splits_a_request() -> None:
 
 
 def test_one_callers_bad_input_fails_only_that_caller() -> None:
-    embedder, batcher = Gated(fail_on="boom"), EmbeddingBatcher()
+    embedder, batcher = Gated(fail_on="boom"), EmbeddingBatcher(lanes=1)
     leader = hold_first_pass(batcher, embedder)
     threads, results = callers(batcher, embedder, ["fine", "boom", "also fine"])
     wait_until(lambda: len(batcher._queue) == 3)
@@ -148,7 +148,7 @@ def test_one_callers_bad_input_fails_only_that_caller() -> None:
 
 
 def test_texts_shared_by_callers_are_embedded_once() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
     leader = hold_first_pass(batcher, embedder)
     threads, results = callers(batcher, embedder, ["same", "same ", "other"])
     extra = threading.Thread(target=batcher.embed, args=(["same", "other"], embedder))
@@ -163,7 +163,7 @@ def test_texts_shared_by_callers_are_embedded_once() -> None:
 
 
 def test_close_fails_waiting_callers_at_once_and_refuses_new_ones() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
     leader_result: list[Any] = []
     embedder.gate.clear()
     leader = threading.Thread(target=lambda: leader_result.append(batcher.embed(["x"], embedder)))
@@ -185,7 +185,7 @@ def test_close_fails_waiting_callers_at_once_and_refuses_new_ones() -> None:
 
 
 def test_an_interrupted_pass_puts_the_other_callers_back_in_the_queue() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
     embedder.interrupt_next = True  # Ctrl-C arrives while the leader's pass runs
     outcome: list[BaseException] = []
 
@@ -208,13 +208,13 @@ def test_an_interrupted_pass_puts_the_other_callers_back_in_the_queue() -> None:
     assert len(outcome) == 1
     assert results["waiting"] == [vector("waiting")]
     assert all("leader" not in p for p in embedder.passes[1:])  # its caller is gone
-    wait_until(lambda: not batcher._busy)
+    wait_until(lambda: batcher._owners == 0)
 
 
 def test_a_shared_pass_interrupted_requeues_everyone_unanswered() -> None:
     from redis_docstore.batching import _Request
 
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
     embedder.interrupt_next = True
     batch = [_Request(["a"], embedder), _Request(["b"], embedder)]
     with pytest.raises(KeyboardInterrupt):
@@ -224,7 +224,7 @@ def test_a_shared_pass_interrupted_requeues_everyone_unanswered() -> None:
 
 
 def test_different_embedders_never_share_a_pass() -> None:
-    first, second, batcher = Gated(), Gated(), EmbeddingBatcher()
+    first, second, batcher = Gated(), Gated(), EmbeddingBatcher(lanes=1)
     leader = hold_first_pass(batcher, first)
     a = threading.Thread(target=batcher.embed, args=(["a"], first))
     b = threading.Thread(target=batcher.embed, args=(["b"], second))
@@ -240,7 +240,7 @@ def test_different_embedders_never_share_a_pass() -> None:
 
 
 def test_async_callers_share_passes_and_a_cancelled_one_is_skipped() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
 
     async def main() -> None:
         embedder.gate.clear()
@@ -265,7 +265,7 @@ def test_async_callers_share_passes_and_a_cancelled_one_is_skipped() -> None:
 
 
 def test_a_cancelled_async_leader_leaves_nothing_waiting() -> None:
-    embedder, batcher = Gated(), EmbeddingBatcher()
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
 
     async def main() -> None:
         embedder.gate.clear()
@@ -280,5 +280,22 @@ def test_a_cancelled_async_leader_leaves_nothing_waiting() -> None:
         assert await asyncio.wait_for(follower, WAIT) == [vector("follower")]
 
     asyncio.run(main())
-    wait_until(lambda: not batcher._busy)
+    wait_until(lambda: batcher._owners == 0)
     assert batcher.embed(["after"], embedder) == [vector("after")]
+
+
+def test_with_two_lanes_two_callers_run_at_once_and_the_third_waits() -> None:
+    embedder, batcher = Gated(), EmbeddingBatcher(lanes=2)
+    embedder.gate.clear()
+    threads, results = callers(batcher, embedder, ["one", "two"])
+    wait_until(lambda: len(embedder.passes) == 2)  # both passes started, neither finished
+    assert not batcher._queue
+    third, third_result = callers(batcher, embedder, ["three"])
+    wait_until(lambda: len(batcher._queue) == 1)  # both lanes taken: it waits
+    embedder.gate.set()
+    for thread in [*threads, *third]:
+        thread.join(WAIT)
+    assert results == {"one": [vector("one")], "two": [vector("two")]}
+    assert third_result == {"three": [vector("three")]}
+    assert sorted(map(tuple, embedder.passes)) == [("one",), ("three",), ("two",)]
+    wait_until(lambda: batcher._owners == 0)
