@@ -184,7 +184,13 @@ def _target_rows(found: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for t in found:
         value = t["measured"]
-        shown = _fmt(value, 2) + "x" if t["unit"] == "x" else _fmt(value, 0)
+        unit = t["unit"]
+        if unit == "x":
+            shown = _fmt(value, 2) + "x"
+        elif unit == "us":
+            shown = _fmt(value, 1) + " us"
+        else:
+            shown = _fmt(value, 0)
         status = {True: "PASS", False: "FAIL", None: "info"}[t["met"]]
         rows.append([t["target"], shown, status])
     return rows
@@ -524,6 +530,64 @@ def update_readme(path: Path, text: str) -> bool:
     return True
 
 
+def readme_summary(results: dict[str, Any], out: Path) -> str:
+    """What the README shows: the targets, text search by callers, the plot, one line per
+    other part; the full tables stay in ``bench/results/load.md``."""
+    lines = [*_header(results), "", "Targets:", ""]
+    lines += _table(["target", "measured", "status"], _target_rows(results["targets"]))
+    text = results.get("sweep", {}).get("text")
+    if text:
+        levels = sorted({int(c) for cells in text.values() for c in cells})
+        lines += ["", "Text search by concurrent callers, ops/s (p50 ms):", ""]
+        lines += _table(
+            ["system", *map(str, levels)],
+            [
+                [name, *(
+                    f"{_fmt(cells[str(c)]['ops_per_s'])} ({_fmt(cells[str(c)].get('p50_ms'), 0)})"
+                    if str(c) in cells else "-" for c in levels
+                )]
+                for name, cells in text.items()
+            ],
+        )  # fmt: skip
+        lines += ["", "![text search under load](bench/results/load.png)"]
+    mixed = results.get("mixed", {})
+    if mixed:
+        lines += ["", "Search p99 with writers / without (the stores: medians of rounds):", ""]
+        kinds = list(next(iter(mixed.values()))["p99_ratio"])
+        rows = [
+            [name, writers, *(_fmt(pair[key].get(k), 2) for k in kinds)]
+            for name, pair in mixed.items()
+            for key, writers in (("p99_ratio", "paced"), ("p99_ratio_flat_out", "flat out"))
+            if key in pair
+        ]
+        lines += _table(["system", "writers", *kinds], rows)
+    http = results.get("http", {})
+    if "errors" in http:
+        search = http["kinds"].get("GET /search", {})
+        lines += [
+            "",
+            f"HTTP (`examples/service.py`, uvicorn, {http['callers']} httpx callers, "
+            f"{http['seconds']:g} s): {_fmt(http['ops_per_s'])} requests/s, GET /search p50 "
+            f"{_fmt(search.get('p50_ms'), 0)} ms / p99 {_fmt(search.get('p99_ms'), 0)} ms, "
+            f"{http['errors']} errors.",
+        ]
+    newest = _newest_soak(out)
+    if newest is not None:
+        soak, stamp = newest
+        phases = [soak_phase(soak["samples"], phase) for phase in soak["phases"]]
+        rss = ", ".join(f"{p['metrics']['client RSS (MB)']['change']:+.1%}" for p in phases)
+        errors = sum(phase["errors"] for phase in soak["phases"].values())
+        lines += [
+            "",
+            f"Soak ({stamp}, {soak['seconds'] / 60:g} min of the mixed load, threads then "
+            f"asyncio): client RSS {rss} per phase, server connections flat, {errors} "
+            f"errors, {soak['verify']['checked']:,} acknowledged adds checked, "
+            f"{soak['verify']['missing']} missing.",
+        ]
+    lines += ["", "Every table, with latencies and CPU: `bench/results/load.md`."]
+    return "\n".join(lines)
+
+
 def write(results: dict[str, Any], out: Path, *, readme: Path | None = None) -> Paths:
     """Write the JSON and the markdown (and the plot); update the README if asked."""
     out.mkdir(parents=True, exist_ok=True)
@@ -542,6 +606,6 @@ def write(results: dict[str, Any], out: Path, *, readme: Path | None = None) -> 
     md_path = out / "load.md"
     md_path.write_text(text)
     chart = plot(results, out)
-    if readme is not None and not update_readme(readme, text):
+    if readme is not None and not update_readme(readme, readme_summary(results, out)):
         print(f"note: {readme} has no {README_BEGIN} ... {README_END} markers; not updated")
     return Paths(json=json_path, markdown=md_path, plots=[chart] if chart else [])
