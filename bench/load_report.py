@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import report
+
 __all__ = ["Paths", "markdown", "soak_markdown", "targets", "update_readme", "write"]
 
 README_BEGIN = "<!-- bench-load:begin -->"
@@ -522,12 +524,7 @@ def plot(results: dict[str, Any], out: Path) -> Path | None:
 
 def update_readme(path: Path, text: str) -> bool:
     """Replace the text between the README's bench-load markers; False if it has none."""
-    content = path.read_text()
-    begin, end = content.find(README_BEGIN), content.find(README_END)
-    if begin < 0 or end < begin:
-        return False
-    path.write_text(f"{content[: begin + len(README_BEGIN)]}\n{text}\n{content[end:]}")
-    return True
+    return report.update_readme(path, text, (README_BEGIN, README_END))
 
 
 def readme_summary(results: dict[str, Any], out: Path) -> str:

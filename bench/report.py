@@ -646,13 +646,15 @@ def _ingest_series(results: dict[str, Any], out: Path) -> dict[str, list[tuple[i
     return {"store": newest_scale} if newest_scale else series
 
 
-def update_readme(path: Path, table: str) -> bool:
+def update_readme(
+    path: Path, table: str, markers: tuple[str, str] = (README_BEGIN, README_END)
+) -> bool:
     """Replace the text between the README's bench markers; False if it has none."""
     text = path.read_text()
-    begin, end = text.find(README_BEGIN), text.find(README_END)
+    begin, end = text.find(markers[0]), text.find(markers[1])
     if begin < 0 or end < begin:
         return False
-    path.write_text(f"{text[: begin + len(README_BEGIN)]}\n{table}\n{text[end:]}")
+    path.write_text(f"{text[: begin + len(markers[0])]}\n{table}\n{text[end:]}")
     return True
 
 
