@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import orjson
 
 from redis_docstore import reads
 from redis_docstore.conditions import genre_filters
@@ -28,7 +29,9 @@ from redis_docstore.documents import (
     Record,
     parse_document,
     prepare_documents,
+    prepare_update,
     validate_id,
+    vector_json,
 )
 from redis_docstore.effects import (
     Commands,
@@ -68,6 +71,7 @@ from redis_docstore.query import (
     validate_k,
 )
 from redis_docstore.schema import (
+    ID_SCHEMES,
     Algorithm,
     DataType,
     Distance,
@@ -119,6 +123,7 @@ class StoreBase:
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,
         allow_eviction: bool = False,
+        query_timeout: float | None = None,
     ) -> None:
         self.embedder: Embedder = embedder if embedder is not None else default_embedder()
         self.settings = IndexSettings(
@@ -133,6 +138,16 @@ class StoreBase:
         if ef_runtime is not None:
             validate_k(ef_runtime, "ef_runtime")
         self.ef_runtime = ef_runtime
+        if query_timeout is not None and (
+            isinstance(query_timeout, bool)
+            or not isinstance(query_timeout, int | float)
+            or not 0 < query_timeout < 86_400
+        ):
+            raise ValidationError(
+                f"query_timeout must be a number of seconds > 0, or None, not {query_timeout!r}"
+            )
+        #: Server-side time limit of vector searches, in ms (0: none).
+        self.query_timeout_ms = 0 if query_timeout is None else max(1, round(query_timeout * 1000))
         self.overwrite = overwrite
         self.index_timeout = index_timeout
         self.retry_timeout = retry_timeout
@@ -169,6 +184,13 @@ class StoreBase:
         meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
         if meta.get("prefix") and meta["prefix"] != s.prefix:
             self.settings = s = replace(s, prefix=meta["prefix"], generation=True)
+        # A store keeps the id scheme it was created with; one that records
+        # none predates "content+genres" and hashed the content alone.
+        scheme = meta.get("id_scheme") or ("content" if meta else s.id_scheme)
+        if scheme not in ID_SCHEMES:
+            raise SchemaMismatchError(s.name, [f"unknown id scheme {scheme!r} in its meta hash"])
+        if scheme != s.id_scheme:
+            self.settings = s = replace(s, id_scheme=scheme)
         if isinstance(info, Exception):
             if not is_missing_index(info):
                 raise translate(info, f"reading index {s.name!r}")
@@ -275,6 +297,7 @@ class StoreBase:
             dims=s.dims,
             distance=s.distance,
             metadata_fields=dict(s.metadata_fields),
+            id_scheme=s.id_scheme,
         )
 
     def _embed_flow(self, texts: Sequence[str]) -> Flow[list[Vector]]:
@@ -320,43 +343,50 @@ class StoreBase:
         genre: str | Sequence[str] | None,
         metadata: Mapping[str, Any] | None,
     ) -> Flow[Document]:
-        key = self.settings.key(validate_id(doc_id))
-        if content is None and genre is None and metadata is None:
-            raise ValidationError("update() needs content, genre or metadata")
+        """Change the given fields only, in one MULTI/EXEC of path-level writes.
+
+        Two clients updating different fields of one document never erase
+        each other's change; new content is embedded again, the same content
+        is not (its stored value is read first).
+        """
+        s = self.settings
+        key = s.key(validate_id(doc_id))
+        new_content, genres, new_metadata = prepare_update(
+            content, genre, metadata, metadata_fields=dict(s.metadata_fields)
+        )
         yield from self._ensure_flow()
-        (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
+        writes: list[tuple[Any, ...]] = []
+        if new_content is not None:
+            (stored,) = yield Commands(
+                [("JSON.GET", key, "$.content")], f"reading document {doc_id!r}"
+            )
+            if stored is None:
+                raise DocumentNotFoundError(doc_id)
+            if orjson.loads(stored) != [new_content]:
+                (vector,) = yield from self._embed_flow([new_content])
+                writes.append(("JSON.SET", key, "$.content", orjson.dumps(new_content)))
+                writes.append(("JSON.SET", key, "$.embedding", vector_json(vector)))
+        if genres is not None:
+            writes.append(("JSON.SET", key, "$.genre", orjson.dumps(list(genres))))
+        if new_metadata is not None:
+            writes.append(("JSON.SET", key, "$.metadata", orjson.dumps(new_metadata)))
+        # A path write to a missing key is an error reply, never a new document;
+        # the transaction then reads the document back and checks it is indexed.
+        *replies, raw, check = yield Commands(
+            [*writes, ("JSON.GET", key), indexed_keys_command(s.name, [key])],
+            f"updating {doc_id!r}",
+            transaction=True,
+            allow_errors=True,
+        )
         if raw is None:
             raise DocumentNotFoundError(doc_id)
-        old = parse_document(doc_id, raw)
-        new = Document(
-            content=old.content if content is None else content,
-            genre=old.genre if genre is None else genre,
-            id=doc_id,
-            # Same content keeps its embedding: no model work for genre or
-            # metadata changes.
-            embedding=old.embedding if content is None or content == old.content else None,
-            metadata=old.metadata if metadata is None else metadata,
-        )
-        (record,) = self._records([new])
-        vector = record.embedding
-        if vector is None:
-            (vector,) = yield from self._embed_flow([record.content])
-        # XX: only if it still exists; a concurrent delete wins over the update.
-        # The search right after the write checks that Redis indexed it.
-        ok, check = yield Commands(
-            [
-                ("JSON.SET", key, "$", record.to_json(vector), "XX"),
-                indexed_keys_command(self.settings.name, [key]),
-            ],
-            f"updating {doc_id!r}",
-        )
-        if ok is None:
-            raise DocumentNotFoundError(doc_id)
+        for reply in (*replies, raw, check):
+            if isinstance(reply, Exception):
+                raise translate(reply, f"updating {doc_id!r}")
         if key not in result_keys(check) and (yield from unindexed_flow(self, [doc_id])):
             raise (yield from indexing_error_flow(self, [doc_id]))
-        return replace(
-            new, genre=list(record.genres), embedding=vector.tolist(), metadata=record.metadata
-        )
+        stored = parse_document(doc_id, raw)
+        return replace(stored, genre=list(stored.genres))  # always a list, as given back
 
     def _delete_ids_flow(self, ids: Iterable[str] | str) -> Flow[int]:
         if isinstance(ids, str):
@@ -472,7 +502,11 @@ class StoreBase:
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
         )
         spec = make_search_spec(
-            self.settings, expression=expression, default_ef_runtime=self.ef_runtime, **options
+            self.settings,
+            expression=expression,
+            default_ef_runtime=self.ef_runtime,
+            timeout_ms=self.query_timeout_ms,
+            **options,
         )
         _keep(self._spec_cache, key, spec)
         return spec

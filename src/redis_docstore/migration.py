@@ -51,7 +51,7 @@ def meta_fields(embedder: Embedder, settings: IndexSettings, *, generation: int)
     """The ``HSET`` field/value list recording a generation."""
     return [
         "embedder", embedder_name(embedder), "dims", settings.dims,
-        "prefix", settings.prefix, "generation", generation,
+        "prefix", settings.prefix, "generation", generation, "id_scheme", settings.id_scheme,
     ]  # fmt: skip
 
 

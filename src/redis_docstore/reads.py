@@ -162,6 +162,7 @@ def info_flow(store: StoreBase) -> Flow[dict[str, Any]]:
             "algorithm": s.algorithm,
             "metadata_fields": dict(s.metadata_fields),
             "ef_runtime": store.ef_runtime,
+            "id_scheme": s.id_scheme,
         },
         "schema": existing_shape(info),
     }

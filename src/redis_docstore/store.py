@@ -67,6 +67,11 @@ class DocumentStore(BlockingRunner):
         allow_eviction: Accept a server whose ``maxmemory-policy`` is one of
             the ``allkeys-*`` policies, which evict documents silently (with a
             warning); without it such a server raises ``UnsafeEvictionError``.
+        query_timeout: A server-side time limit, in seconds, for each vector
+            search (``TIMEOUT``); a search cut by it raises
+            ``IncompleteResultsError`` instead of returning what it found so
+            far. ``None`` (the default): no limit, as RediSearch's own
+            ``TIMEOUT 0``; searches are then sent as RESP2, ~30 us cheaper.
 
     Raises:
         ValidationError: An invalid index name, prefix, distance, algorithm
@@ -89,6 +94,7 @@ class DocumentStore(BlockingRunner):
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,
         allow_eviction: bool = False,
+        query_timeout: float | None = None,
     ) -> None:
         super().__init__(
             index=index,
@@ -103,6 +109,7 @@ class DocumentStore(BlockingRunner):
             index_timeout=index_timeout,
             retry_timeout=retry_timeout,
             allow_eviction=allow_eviction,
+            query_timeout=query_timeout,
         )
         self._open_connections(url)
         self._server: EmbeddedServer | None = None

@@ -71,11 +71,15 @@ class LoadReport:
 def load_flow(
     store: StoreBase, documents: Iterable[Document] | Document, *, skip_unchanged: bool
 ) -> Flow[LoadReport]:
+    documents = [documents] if isinstance(documents, Document) else list(documents)
+    scheme = store.settings.id_scheme
     records = store._records(documents)
     if not records:
         return LoadReport(ids=[])
     yield from store._ensure_flow()
     s = store.settings
+    if s.id_scheme != scheme:  # the index, opened just now, keeps an older id scheme
+        records = store._records(documents)
     # The last of several documents with one id wins, as in a dict.
     todo = list({r.id: r for r in records}.values())
     unchanged: set[str] = set()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 import redis
 
@@ -528,3 +531,57 @@ def test_per_call_writes_send_nothing_whose_cost_grows_with_the_index(
     assert calls["json.set"] == 22
     # One INKEYS check per write call, the search itself: nothing else searches.
     assert calls["ft.search"] == 22 + 1
+
+
+DUPLICATES = Path(__file__).parents[2] / "fixtures" / "duplicates.jsonl"
+
+
+def test_the_same_text_under_other_genres_is_another_document(tiny_store: DocumentStore) -> None:
+    """fixtures/duplicates.jsonl: texts listed under several categories, some rows twice,
+    genres in either order, one price changed. Added without ids, nothing is merged
+    that differs in content or genres, and re-adding it all changes nothing."""
+    rows = [orjson.loads(line) for line in DUPLICATES.read_bytes().splitlines()]
+    docs = [Document(**row) for row in rows]
+    distinct = {(row["content"], frozenset(row["genre"])) for row in rows}
+    assert len(distinct) > len({row["content"] for row in rows})  # what the fixture is for
+    ids = tiny_store.add(docs)
+    assert len(set(ids)) == len(distinct) == tiny_store.count()
+    for genre in {g for row in rows for g in row["genre"]}:
+        expected = sum(1 for _, genres in distinct if genre in genres)
+        assert tiny_store.count(genre=genre) == expected, genre
+    # Genres in another order are the same document; metadata is not part of the id:
+    # the skillet listed at two prices is one document, at the price added last.
+    birds = [
+        i for i, row in zip(ids, rows, strict=True) if row["content"].startswith("A paperback")
+    ]
+    assert birds[1] == birds[2] != birds[0]
+    skillet = {
+        i for i, row in zip(ids, rows, strict=True) if row["content"].startswith("Cast iron")
+    }
+    (skillet_id,) = skillet
+    stored = tiny_store.get(skillet_id)
+    assert stored is not None and stored.metadata == {"price": 35}
+    again = tiny_store.load(docs)  # resumable ingest: nothing written twice
+    assert again.written == [] and sorted(again.unchanged) == sorted(set(ids))
+    assert tiny_store.count() == len(distinct)
+
+
+def test_a_store_created_with_the_content_id_scheme_keeps_it(
+    redis_stack_url: str, store_names: StoreNames
+) -> None:
+    from redis_docstore.documents import content_id
+    from redis_docstore.migration import meta_key
+
+    options: dict[str, Any] = {
+        "index": store_names.index, "prefix": store_names.prefix, "embedder": TinyEmbedder()
+    }  # fmt: skip
+    with DocumentStore(redis_stack_url, **options) as first:
+        first.add(Document(content="first", genre="a"))
+        assert first.info()["settings"]["id_scheme"] == "content+genres"
+    with redis.Redis.from_url(redis_stack_url) as client:  # as a store made before the scheme
+        client.hdel(meta_key(store_names.prefix), "id_scheme")
+    with DocumentStore(redis_stack_url, **options) as old:
+        ids = old.add([Document(content="same", genre="a"), Document(content="same", genre="b")])
+        assert ids == [content_id("same")] * 2  # one document, as before
+        assert old.count() == 2
+        assert old.info()["settings"]["id_scheme"] == "content"
