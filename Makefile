@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build (RUNTIME.md).
 TORCH  := torch==2.13.0
 
-.PHONY: install test check lint typecheck format demo bench clean
+.PHONY: install test test-url check lint typecheck format demo bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(PY) -m pytest
+
+# The integration suite once more, through REDIS_URL, against a server started apart
+# (`docstore serve` in the background, stopped by its pid): the testing plugin's url path.
+test-url: install
+	$(PY) .ci/with_server.py $(PY) -m pytest -q tests/integration
 
 lint: install
 	$(BIN)/ruff check src tests examples
