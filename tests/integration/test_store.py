@@ -585,3 +585,36 @@ def test_a_store_created_with_the_content_id_scheme_keeps_it(
         assert ids == [content_id("same")] * 2  # one document, as before
         assert old.count() == 2
         assert old.info()["settings"]["id_scheme"] == "content"
+
+
+def test_a_search_cut_by_the_query_timeout_is_an_incomplete_results_error(
+    redis_stack_url: str, store_names: StoreNames
+) -> None:
+    """query_timeout bounds what one search may cost the shared server, and a search cut
+    by it never passes for complete."""
+
+    class Fixed:
+        dims, name = 64, "fixed-64"
+
+        def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
+            return [[1.0] * 64 for _ in texts]
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((5_000, 64)).astype(np.float32)
+    options: dict[str, Any] = {
+        "index": store_names.index, "prefix": store_names.prefix, "embedder": Fixed(),
+        "algorithm": "flat",
+    }  # fmt: skip
+    with DocumentStore(redis_stack_url, **options) as unbounded:
+        unbounded.add(
+            [
+                Document(content=f"d{i}", genre="g", id=f"d{i}", embedding=v)
+                for i, v in enumerate(vectors)
+            ]
+        )
+        assert len(unbounded.search(vectors[0], k=5_000)) == 5_000  # TIMEOUT 0: complete
+    with DocumentStore(redis_stack_url, query_timeout=0.001, **options) as bounded:
+        from redis_docstore import IncompleteResultsError
+
+        with pytest.raises(IncompleteResultsError, match="Timeout limit"):
+            bounded.search(vectors[0], k=5_000)  # exact, 5,000 documents loaded: > 1 ms
