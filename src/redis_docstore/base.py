@@ -83,7 +83,14 @@ from redis_docstore.schema import (
     schema_differences,
 )
 from redis_docstore.search import SearchSpec, TextMode, make_search_spec
-from redis_docstore.writes import LoadReport, indexing_error_flow, load_flow, unindexed_flow
+from redis_docstore.writes import (
+    LoadReport,
+    check_guard,
+    guard_command,
+    indexing_error_flow,
+    load_flow,
+    unindexed_flow,
+)
 
 __all__ = ["LoadReport", "StoreBase", "default_embedder"]
 
@@ -163,6 +170,8 @@ class StoreBase:
         # under "<base>.v<n>:" (see reembed), recorded in the meta hash.
         self._base_prefix = self.settings.prefix
         self._ready = False
+        #: The generation this store object reads and writes (see reembed).
+        self._generation = 1
 
     # -- index lifecycle ---------------------------------------------------------
 
@@ -191,6 +200,7 @@ class StoreBase:
             raise SchemaMismatchError(s.name, [f"unknown id scheme {scheme!r} in its meta hash"])
         if scheme != s.id_scheme:
             self.settings = s = replace(s, id_scheme=scheme)
+        self._generation = int(meta.get("generation", 1))
         if isinstance(info, Exception):
             if not is_missing_index(info):
                 raise translate(info, f"reading index {s.name!r}")
@@ -357,10 +367,12 @@ class StoreBase:
         yield from self._ensure_flow()
         writes: list[tuple[Any, ...]] = []
         if new_content is not None:
-            (stored,) = yield Commands(
-                [("JSON.GET", key, "$.content")], f"reading document {doc_id!r}"
+            stored, guard = yield Commands(
+                [("JSON.GET", key, "$.content"), guard_command(self)],
+                f"reading document {doc_id!r}",
             )
             if stored is None:
+                check_guard(self, guard, [doc_id])  # not found in a generation left behind?
                 raise DocumentNotFoundError(doc_id)
             if orjson.loads(stored) != [new_content]:
                 (vector,) = yield from self._embed_flow([new_content])
@@ -372,12 +384,13 @@ class StoreBase:
             writes.append(("JSON.SET", key, "$.metadata", orjson.dumps(new_metadata)))
         # A path write to a missing key is an error reply, never a new document;
         # the transaction then reads the document back and checks it is indexed.
-        *replies, raw, check = yield Commands(
-            [*writes, ("JSON.GET", key), indexed_keys_command(s.name, [key])],
+        *replies, raw, check, guard = yield Commands(
+            [*writes, ("JSON.GET", key), indexed_keys_command(s.name, [key]), guard_command(self)],
             f"updating {doc_id!r}",
             transaction=True,
             allow_errors=True,
         )
+        check_guard(self, guard, [doc_id])
         if raw is None:
             raise DocumentNotFoundError(doc_id)
         for reply in (*replies, raw, check):
@@ -391,10 +404,14 @@ class StoreBase:
     def _delete_ids_flow(self, ids: Iterable[str] | str) -> Flow[int]:
         if isinstance(ids, str):
             ids = [ids]
-        keys = [self.settings.key(validate_id(i)) for i in ids]
-        if not keys:
+        ids = [validate_id(i) for i in ids]
+        if not ids:
             return 0
-        (deleted,) = yield Commands([("UNLINK", *keys)], "deleting documents")
+        yield from self._ensure_flow()  # a re-embedded store's keys are under its generation
+        deleted, guard = yield Commands(
+            [("UNLINK", *map(self.settings.key, ids)), guard_command(self)], "deleting documents"
+        )
+        check_guard(self, guard, ids)
         return int(deleted)
 
     def _delete_where_flow(self, where: Filter) -> Flow[int]:
@@ -409,7 +426,10 @@ class StoreBase:
             keys = result_keys(reply)
             if not keys:
                 return total
-            (deleted,) = yield Commands([("UNLINK", *keys)], "deleting documents")
+            deleted, guard = yield Commands(
+                [("UNLINK", *keys), guard_command(self)], "deleting documents"
+            )
+            check_guard(self, guard, [k.removeprefix(self.settings.key_prefix) for k in keys])
             total += int(deleted)
 
     # -- filters -----------------------------------------------------------------

@@ -22,13 +22,15 @@ from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import (
     DocstoreError,
     IndexingError,
+    MigrationInProgressError,
     StoreConnectionError,
     StoreError,
     StoreFullError,
+    StoreReembeddedError,
     ValidationError,
     WriteError,
 )
-from redis_docstore.migration import decode
+from redis_docstore.migration import MIGRATING, decode, meta_key
 from redis_docstore.query import indexed_keys_command, result_keys
 from redis_docstore.schema import IndexSettings
 
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LoadReport",
+    "check_guard",
+    "guard_command",
     "indexing_error_flow",
     "load_flow",
     "unindexed_flow",
@@ -137,7 +141,9 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
             computed = iter((yield from store._embed_flow(missing)))
             vectors = [r.embedding if r.embedding is not None else next(computed) for r in batch]
             effect = Commands(
-                write_commands(s, batch, vectors), "writing documents", allow_errors=True
+                write_commands(s, batch, vectors, guard_command(store)),
+                "writing documents",
+                allow_errors=True,
             )
             if n < len(batches):
                 in_flight.append((batch, (yield Submit(effect))))
@@ -178,15 +184,19 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
 
 
 def write_commands(
-    settings: IndexSettings, batch: Sequence[Record], vectors: Sequence[VectorLike]
+    settings: IndexSettings,
+    batch: Sequence[Record],
+    vectors: Sequence[VectorLike],
+    guard: tuple[Any, ...],
 ) -> list[tuple[Any, ...]]:
-    """A batch's ``JSON.SET`` commands, then the search that checks they were indexed."""
+    """A batch's ``JSON.SET`` commands, the search that checks they were indexed, the guard."""
     keys = [settings.key(r.id) for r in batch]
     commands: list[tuple[Any, ...]] = [
         ("JSON.SET", key, "$", r.to_json(v))
         for key, r, v in zip(keys, batch, vectors, strict=True)
     ]
     commands.append(indexed_keys_command(settings.name, keys))
+    commands.append(guard)
     return commands
 
 
@@ -203,14 +213,15 @@ def confirm_flow(
     """The ids a batch wrote and those of them Redis did not index; or a WriteError.
 
     ``replies`` are those of :func:`write_commands`: one per document, then the
-    ``INKEYS`` search.
+    ``INKEYS`` search, then the guard (:func:`check_guard`).
     """
-    *writes, check = replies
+    *writes, check, guard = replies
     ok = [r.id for r, e in zip(batch, writes, strict=True) if not isinstance(e, Exception)]
     failed = [e for e in writes if isinstance(e, Exception)]
     if failed:
         error = translate(failed[0], "writing documents")
         raise write_error(error, ok, [r.id for r in batch if r.id not in ok])
+    check_guard(store, guard, [r.id for r in batch])
     if isinstance(check, Exception):
         raise translate(check, "checking that documents were indexed")
     indexed = set(result_keys(check))
@@ -256,6 +267,44 @@ def indexing_error_flow(store: StoreBase, ids: Sequence[str]) -> Flow[IndexingEr
         + (" ..." if len(ids) > 10 else ""),
         ids=list(ids),
     )
+
+
+def guard_command(store: StoreBase) -> tuple[Any, ...]:
+    """Read after a write, in the same pipeline: the generation, and whether a migration runs."""
+    return ("HMGET", meta_key(store._base_prefix), "generation", MIGRATING)
+
+
+def check_guard(store: StoreBase, reply: Any, ids: Sequence[str]) -> None:
+    """Refuse to acknowledge writes that a migration may not carry over.
+
+    ``reply`` is :func:`guard_command`'s, read by Redis right after the writes.
+    A write whose guard saw no migration ran before ``reembed`` set its flag,
+    so its copy includes it; one that saw the flag, or a newer generation
+    (another client switched), is not acknowledged.
+
+    Raises:
+        MigrationInProgressError: ``reembed`` was running.
+        StoreReembeddedError: The store moved to another generation.
+    """
+    if isinstance(reply, Exception):
+        raise translate(reply, "reading the store's meta data")
+    generation, migrating = (decode(v) for v in reply)
+    sample = ", ".join(map(repr, ids[:5])) + (" ..." if len(ids) > 5 else "")
+    if generation is not None and int(generation) != store._generation:
+        raise StoreReembeddedError(
+            f"another client re-embedded the store (generation {generation}, this store "
+            f"object writes to {store._generation}): reopen it with the new embedder; "
+            f"not acknowledged: {sample}",
+            confirmed=[],
+            unconfirmed=list(ids),
+        )
+    if migrating is not None:
+        raise MigrationInProgressError(
+            f"reembed() is running (to generation {migrating}): writes are refused until "
+            f"it ends; not acknowledged: {sample}",
+            confirmed=[],
+            unconfirmed=list(ids),
+        )
 
 
 def write_error(exc: DocstoreError, confirmed: list[str], rest: list[str]) -> WriteError:
