@@ -158,6 +158,8 @@ class StoreBase:
         self.overwrite = overwrite
         self.index_timeout = index_timeout
         self.retry_timeout = retry_timeout
+        #: Each generation's model, by generation number (see reembed).
+        self._embedders: dict[int, Embedder] = {1: self.embedder}
         #: How many (model, text) embeddings to keep; 0 turns the cache off.
         self.embedding_cache_size = EMBEDDING_CACHE_SIZE
         self._filter_cache: dict[Any, str] = {}
@@ -170,8 +172,6 @@ class StoreBase:
         # under "<base>.v<n>:" (see reembed), recorded in the meta hash.
         self._base_prefix = self.settings.prefix
         self._ready = False
-        #: The generation this store object reads and writes (see reembed).
-        self._generation = 1
 
     # -- index lifecycle ---------------------------------------------------------
 
@@ -200,7 +200,10 @@ class StoreBase:
             raise SchemaMismatchError(s.name, [f"unknown id scheme {scheme!r} in its meta hash"])
         if scheme != s.id_scheme:
             self.settings = s = replace(s, id_scheme=scheme)
-        self._generation = int(meta.get("generation", 1))
+        epoch = int(meta.get("generation", 1))
+        if epoch != s.epoch:
+            self._embedders[epoch] = self.embedder
+            self.settings = s = replace(s, epoch=epoch)
         if isinstance(info, Exception):
             if not is_missing_index(info):
                 raise translate(info, f"reading index {s.name!r}")
@@ -298,10 +301,12 @@ class StoreBase:
 
     # -- writes ------------------------------------------------------------------
 
-    def _records(self, documents: Iterable[Document] | Document) -> list[Record]:
+    def _records(
+        self, documents: Iterable[Document] | Document, settings: IndexSettings | None = None
+    ) -> list[Record]:
         if isinstance(documents, Document):
             documents = [documents]
-        s = self.settings
+        s = self.settings if settings is None else settings
         return prepare_documents(
             documents,
             dims=s.dims,
@@ -310,26 +315,36 @@ class StoreBase:
             id_scheme=s.id_scheme,
         )
 
-    def _embed_flow(self, texts: Sequence[str]) -> Flow[list[Vector]]:
+    def _embed_flow(
+        self, texts: Sequence[str], settings: IndexSettings | None = None
+    ) -> Flow[list[Vector]]:
         """Embed texts, each distinct text once, through an LRU cache.
 
         The cache is keyed by (model name, text), so a repeated query or a
         re-added document costs no model work.
+
+        Args:
+            texts: The texts.
+            settings: The settings (generation) the vectors are for, as a write
+                captured them; the store's current ones by default. The model is
+                that generation's, so a reembed switching meanwhile never pairs
+                one model's vectors with the other's index.
         """
         if not texts:
             return []
-        model = embedder_name(self.embedder)
+        s = self.settings if settings is None else settings
+        embedder = self._embedders.get(s.epoch, self.embedder)
+        model = embedder_name(embedder)
         cache = self._embedding_cache
         with self._cache_lock:  # threads share the store, and its cache
             found = {t: v for t in texts if (v := cache.get((model, t))) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            vectors = yield Embed(missing)
+            vectors = yield Embed(missing, embedder)
             if len(vectors) != len(missing):
                 raise InvalidEmbeddingError(
                     f"the embedder returned {len(vectors)} vectors for {len(missing)} texts"
                 )
-            s = self.settings
             for text, vector in zip(missing, vectors, strict=True):
                 found[text] = validate_vector(vector, dims=s.dims, distance=s.distance)
         with self._cache_lock:
@@ -359,12 +374,13 @@ class StoreBase:
         each other's change; new content is embedded again, the same content
         is not (its stored value is read first).
         """
-        s = self.settings
-        key = s.key(validate_id(doc_id))
+        validate_id(doc_id)
         new_content, genres, new_metadata = prepare_update(
-            content, genre, metadata, metadata_fields=dict(s.metadata_fields)
+            content, genre, metadata, metadata_fields=dict(self.settings.metadata_fields)
         )
-        yield from self._ensure_flow()
+        yield from self._ensure_flow()  # first: a re-embedded store's keys are its generation's
+        s = self.settings
+        key = s.key(doc_id)
         writes: list[tuple[Any, ...]] = []
         if new_content is not None:
             stored, guard = yield Commands(
@@ -372,10 +388,10 @@ class StoreBase:
                 f"reading document {doc_id!r}",
             )
             if stored is None:
-                check_guard(self, guard, [doc_id])  # not found in a generation left behind?
+                check_guard(s, guard, [doc_id])  # not found in a generation left behind?
                 raise DocumentNotFoundError(doc_id)
             if orjson.loads(stored) != [new_content]:
-                (vector,) = yield from self._embed_flow([new_content])
+                (vector,) = yield from self._embed_flow([new_content], s)
                 writes.append(("JSON.SET", key, "$.content", orjson.dumps(new_content)))
                 writes.append(("JSON.SET", key, "$.embedding", vector_json(vector)))
         if genres is not None:
@@ -390,7 +406,7 @@ class StoreBase:
             transaction=True,
             allow_errors=True,
         )
-        check_guard(self, guard, [doc_id])
+        check_guard(s, guard, [doc_id])
         if raw is None:
             raise DocumentNotFoundError(doc_id)
         for reply in (*replies, raw, check):
@@ -408,10 +424,11 @@ class StoreBase:
         if not ids:
             return 0
         yield from self._ensure_flow()  # a re-embedded store's keys are under its generation
+        s = self.settings
         deleted, guard = yield Commands(
-            [("UNLINK", *map(self.settings.key, ids)), guard_command(self)], "deleting documents"
+            [("UNLINK", *map(s.key, ids)), guard_command(self)], "deleting documents"
         )
-        check_guard(self, guard, ids)
+        check_guard(s, guard, ids)
         return int(deleted)
 
     def _delete_where_flow(self, where: Filter) -> Flow[int]:
@@ -419,8 +436,9 @@ class StoreBase:
         yield from self._ensure_flow()
         total = 0
         while True:
+            s = self.settings
             (reply,) = yield Commands(
-                [search_ids_command(self.settings.name, expression, limit=DELETE_BATCH)],
+                [search_ids_command(s.name, expression, limit=DELETE_BATCH)],
                 "finding documents to delete",
             )
             keys = result_keys(reply)
@@ -429,7 +447,7 @@ class StoreBase:
             deleted, guard = yield Commands(
                 [("UNLINK", *keys), guard_command(self)], "deleting documents"
             )
-            check_guard(self, guard, [k.removeprefix(self.settings.key_prefix) for k in keys])
+            check_guard(s, guard, [k.removeprefix(s.key_prefix) for k in keys])
             total += int(deleted)
 
     # -- filters -----------------------------------------------------------------

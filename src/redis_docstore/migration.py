@@ -91,6 +91,7 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
         prefix=f"{store._base_prefix}.v{generation}",
         generation=True,
         dims=embedder.dims,
+        epoch=generation,
     )
     new_physical = f"{old.name}.v{generation}"
     # A run interrupted before its switch left a half-built generation.
@@ -120,7 +121,6 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
 
     # The switch: one transaction, so a search sees the old index or the
     # complete new one, never a half-built index; writes resume with it.
-    store.embedder = embedder
     switch: list[tuple[Any, ...]] = (
         [("FT.DROPINDEX", old.name), ("FT.ALIASADD", old.name, new_physical)]
         if old_physical == old.name
@@ -129,8 +129,11 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
     switch.append(("HSET", meta_hash, *meta_fields(embedder, new, generation=generation)))
     switch.append(("HDEL", meta_hash, MIGRATING))
     yield Commands(switch, "switching to the re-embedded index", transaction=True)
+    # A write works with the settings it read once (and their generation's model):
+    # the old ones (its guard then refuses it) or the new ones, never a mix.
+    store._embedders[generation] = embedder
     store.settings = new
-    store._generation = generation
+    store.embedder = embedder
     yield ScanDelete(old.key_prefix + "*", keep=frozenset({meta_hash}))
     return copied
 

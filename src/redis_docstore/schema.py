@@ -92,6 +92,9 @@ class IndexSettings:
     datatype: DataType = "float32"
     #: Set by reembed() for the settings of a generation (``<prefix>.v<n>``).
     generation: bool = False
+    #: The generation's number (1 until the first reembed), as the meta hash records it;
+    #: a write checks it against the meta hash (see writes.check_guard).
+    epoch: int = 1
     #: How default ids are made (see ``documents.default_id``); recorded in the
     #: store's meta hash, so a store keeps the scheme it was created with.
     id_scheme: IdScheme = "content+genres"

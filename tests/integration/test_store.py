@@ -126,6 +126,7 @@ def test_stored_as_one_json_object(
         b"dims": b"4",
         b"prefix": store_names.prefix.encode(),
         b"generation": b"1",
+        b"id_scheme": b"content+genres",
     }
     assert redis_client.json().get(f"{store_names.prefix}:one") == {
         "content": "abc",
@@ -528,9 +529,13 @@ def test_per_call_writes_send_nothing_whose_cost_grows_with_the_index(
     calls.pop("config|resetstat", None)
     calls.pop("info", None)
     assert "ft.info" not in calls, calls
-    assert calls["json.set"] == 22
+    # 20 adds, the genre update's path write, the content update's two (content, embedding).
+    assert calls["json.set"] == 20 + 1 + 2
     # One INKEYS check per write call, the search itself: nothing else searches.
     assert calls["ft.search"] == 22 + 1
+    # Each write call (20 adds, 2 updates, 1 delete) reads the meta hash's generation and
+    # migration flag (O(1)); so does the content update's read of the stored content.
+    assert calls["hmget"] == 20 + 2 + 1 + 1
 
 
 DUPLICATES = Path(__file__).parents[2] / "fixtures" / "duplicates.jsonl"

@@ -195,13 +195,15 @@ def test_writes_seen_by_a_running_migration_are_not_acknowledged() -> None:
     from redis_docstore.writes import check_guard
 
     store = DocumentStore("redis://localhost:1", embedder=Tiny())
-    check_guard(store, ["1", None], ["a"])  # generation 1, nothing running: acknowledged
-    check_guard(store, [None, None], ["a"])  # no meta hash (dropped meanwhile): nothing to say
+    check_guard(store.settings, ["1", None], ["a"])  # generation 1, nothing running: acknowledged
+    check_guard(
+        store.settings, [None, None], ["a"]
+    )  # no meta hash (dropped meanwhile): nothing to say
     with pytest.raises(MigrationInProgressError, match="reembed\\(\\) is running") as running:
-        check_guard(store, ["1", "2"], ["a", "b"])
+        check_guard(store.settings, ["1", "2"], ["a", "b"])
     assert running.value.unconfirmed == ["a", "b"] and running.value.confirmed == []
     with pytest.raises(StoreReembeddedError, match="reopen it") as moved:
-        check_guard(store, [b"2", None], ["a"])
+        check_guard(store.settings, [b"2", None], ["a"])
     assert moved.value.unconfirmed == ["a"]
 
 
