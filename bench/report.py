@@ -517,8 +517,9 @@ def markdown(results: dict[str, Any]) -> str:
         single = [run for run in results["scale"]["runs"] if run.get("single_adds")]
         if single:
             lines += [
-                "One document per `add` on the index of that size: the store against one raw "
-                "`JSON.SET` of the same document on the same server, taking turns "
+                "One document per `add` on the index of that size: the store against raw "
+                "redis-py writing the same document (`orjson.dumps` of it, then one "
+                "`JSON.SET`), on the same server, taking turns "
                 f"({single[0]['single_adds']['numpy']['store']['n']} pairs per kind; target "
                 "<= 1.2x):",
                 "",

@@ -452,8 +452,10 @@ def total_results(reply: Mapping[Any, Any]) -> int:
     return int(_get(reply, "total_results", 0))
 
 
-def result_keys(reply: Mapping[Any, Any]) -> list[str]:
-    """The keys of an ``FT.SEARCH ... NOCONTENT`` reply."""
+def result_keys(reply: Mapping[Any, Any] | list[Any]) -> list[str]:
+    """The keys of an ``FT.SEARCH ... NOCONTENT`` reply (RESP3 map, or RESP2 list)."""
+    if isinstance(reply, list):  # [total, key, key, ...]
+        return [_text(key) for key in reply[1:]]
     check_complete(reply)
     return [_text(_get(result, "id")) for result in _get(reply, "results", [])]
 
