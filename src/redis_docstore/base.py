@@ -97,9 +97,12 @@ __all__ = ["LoadReport", "StoreBase", "default_embedder"]
 logger = logging.getLogger("redis_docstore")
 
 # HNSW search breadth of every query unless told otherwise. Redis' own default
-# (10) gave recall@10 of 0.96 on 5k clustered documents and 0.64 on 100k; 100
-# gave 1.000 and 0.994 for about +0.1-0.3 ms (bench/, README).
-DEFAULT_EF_RUNTIME = 100
+# (10) gave recall@10 of 0.64 on 100k clustered documents. Real text is harder:
+# on 38k short texts (python -m bench.recall_text) EF 100 gave mean recall@10
+# 0.991 with queries at 0.7, EF 200 0.997 (worst 0.8), EF 400 0.9997 (worst
+# 0.9), for p50 1.2 / 1.5 / 2.6 ms; 400 is the smallest that holds mean >= 0.995
+# with no query below 0.9 (README, "Recall on real text").
+DEFAULT_EF_RUNTIME = 400
 CACHE_SIZE = 256  # rendered filters and search specs kept per store
 EMBEDDING_CACHE_SIZE = 4096  # (model, text) -> vector, about 12 MB at 384 dims
 RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
