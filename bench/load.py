@@ -20,12 +20,13 @@ Systems, all on that server and that index (labels in ``LABELS``):
 * ``by_hand`` / ``by_hand_async``: what users write by hand: one ``SentenceTransformer``
   (the packaged model) and one redis-py client with its own pool, shared: per request
   ``model.encode([q])`` (``asyncio.to_thread`` in the async variant) then a raw
-  ``FT.SEARCH`` (KNN 10 with the genre filter, ``EF_RUNTIME 100`` as the store's default,
+  ``FT.SEARCH`` (KNN 10 with the genre filter, the store's default ``EF_RUNTIME``,
   RETURN content, genre, metadata and the distance, DIALECT 2); writes encode, then
   ``JSON.SET`` (``client.json().set``).
 * ``redisvl`` / ``redisvl_async``: ``HFTextVectorizer`` and a ``SearchIndex`` /
   ``AsyncSearchIndex`` over the same index (the store's schema as a dict), ``VectorQuery``
-  with a ``Tag`` filter and ``ef_runtime=100``; writes ``index.load([record], keys=[key])``.
+  with a ``Tag`` filter and the store's ``ef_runtime``; writes
+  ``index.load([record], keys=[key])``.
   The async variant embeds in ``asyncio.to_thread``: redisvl's own ``aembed`` for this
   vectorizer falls back to the blocking call, on the event loop.
 

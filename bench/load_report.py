@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
+from redis_docstore.base import DEFAULT_EF_RUNTIME
 
 __all__ = ["Paths", "markdown", "soak_markdown", "targets", "update_readme", "write"]
 
@@ -449,8 +450,9 @@ METHOD = (
     "are fresh samples near the corpus's topics; each search kind takes the genre classes "
     "all / large / mid / small in turn.",
     "by_hand = `model.encode([q])` (sentence-transformers) + raw `FT.SEARCH` with redis-py "
-    "(EF_RUNTIME 100, as the store sends); redisvl = `HFTextVectorizer` + `SearchIndex.query"
-    "(VectorQuery(..., ef_runtime=100))`; their async variants embed in `asyncio.to_thread`.",
+    f"(EF_RUNTIME {DEFAULT_EF_RUNTIME}, as the store sends); redisvl = `HFTextVectorizer` + "
+    f"`SearchIndex.query(VectorQuery(..., ef_runtime={DEFAULT_EF_RUNTIME}))`; their async "
+    "variants embed in `asyncio.to_thread`.",
     "Writers add one document per call, ids `load-<system>-<n>`; half send text only (the "
     "system embeds it), half a precomputed vector as a Python list. Written documents are "
     "deleted at the end by their exact keys.",

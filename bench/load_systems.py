@@ -29,6 +29,7 @@ from bench.corpus import FILTERS, Corpus
 from bench.corpus import make_text_queries as _make_text_queries
 from bench.systems import INDEX, escape_tag
 from redis_docstore import AsyncDocumentStore, Document, DocumentStore
+from redis_docstore.base import DEFAULT_EF_RUNTIME
 
 __all__ = [
     "ASYNC",
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 K = 10
-EF_RUNTIME = 100  # the store's default, sent by every baseline too
+EF_RUNTIME = DEFAULT_EF_RUNTIME  # sent by every baseline too
 ERROR_SAMPLES = 5
 LABELS: dict[str, str] = {
     "store": "DocumentStore, threads",
@@ -260,7 +261,7 @@ class AsyncStoreClient:
 
 
 def knn_command(genre: str | None, blob: bytes) -> list[Any]:
-    """The ``FT.SEARCH`` a user writes by hand: KNN 10, the filter, EF_RUNTIME 100."""
+    """The ``FT.SEARCH`` a user writes by hand: KNN 10, the filter, the store's EF_RUNTIME."""
     where = "*" if genre is None else f"(@genre:{{{escape_tag(genre)}}})"
     return [
         "FT.SEARCH", INDEX,
@@ -350,7 +351,7 @@ def redisvl_schema(dims: int) -> dict[str, Any]:
 
 
 def vector_query(vector: Any, genre: str | None) -> Any:
-    """redisvl's ``VectorQuery``: k=10, a Tag filter, EF_RUNTIME 100."""
+    """redisvl's ``VectorQuery``: k=10, a Tag filter, the store's EF_RUNTIME."""
     from redisvl.query import VectorQuery
     from redisvl.query.filter import Tag
 

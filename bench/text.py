@@ -277,9 +277,9 @@ class _Passes:
         """Warm up, time every operation on every text, and summarize."""
         model, embedder, store = self.model, self.embedder, self.store
         vectors = np.asarray(model.encode(list(texts)), dtype=np.float32)
-        # Raw's query with the store's EF_RUNTIME (its default, 100), built once:
+        # Raw's query with the store's EF_RUNTIME (its default), built once:
         # the same search on the server as the store's, so only the client differs.
-        assert store.ef_runtime is not None  # the store's default, 100
+        assert store.ef_runtime is not None  # the store's default
         raw = self.raw.prebuilt_for(
             store.settings.name, store.settings.key_prefix, ef_runtime=store.ef_runtime
         )

@@ -56,6 +56,7 @@ class AsyncDocumentStore(AsyncRunner):
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,
         allow_eviction: bool = False,
+        query_timeout: float | None = None,
     ) -> None:
         super().__init__(
             index=index,
@@ -70,6 +71,7 @@ class AsyncDocumentStore(AsyncRunner):
             index_timeout=index_timeout,
             retry_timeout=retry_timeout,
             allow_eviction=allow_eviction,
+            query_timeout=query_timeout,
         )
         self._open_connections(url)
         self._server: EmbeddedServer | None = None

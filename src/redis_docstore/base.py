@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import orjson
 
 from redis_docstore import reads
 from redis_docstore.conditions import genre_filters
@@ -28,7 +29,9 @@ from redis_docstore.documents import (
     Record,
     parse_document,
     prepare_documents,
+    prepare_update,
     validate_id,
+    vector_json,
 )
 from redis_docstore.effects import (
     Commands,
@@ -68,6 +71,7 @@ from redis_docstore.query import (
     validate_k,
 )
 from redis_docstore.schema import (
+    ID_SCHEMES,
     Algorithm,
     DataType,
     Distance,
@@ -79,16 +83,26 @@ from redis_docstore.schema import (
     schema_differences,
 )
 from redis_docstore.search import SearchSpec, TextMode, make_search_spec
-from redis_docstore.writes import LoadReport, indexing_error_flow, load_flow, unindexed_flow
+from redis_docstore.writes import (
+    LoadReport,
+    check_guard,
+    guard_command,
+    indexing_error_flow,
+    load_flow,
+    unindexed_flow,
+)
 
 __all__ = ["LoadReport", "StoreBase", "default_embedder"]
 
 logger = logging.getLogger("redis_docstore")
 
 # HNSW search breadth of every query unless told otherwise. Redis' own default
-# (10) gave recall@10 of 0.96 on 5k clustered documents and 0.64 on 100k; 100
-# gave 1.000 and 0.994 for about +0.1-0.3 ms (bench/, README).
-DEFAULT_EF_RUNTIME = 100
+# (10) gave recall@10 of 0.64 on 100k clustered documents. Real text is harder:
+# on 38k short texts (python -m bench.recall_text) EF 100 gave mean recall@10
+# 0.991 with queries at 0.7, EF 200 0.997 (worst 0.8), EF 400 0.9997 (worst
+# 0.9), for p50 1.2 / 1.5 / 2.6 ms; 400 is the smallest that holds mean >= 0.995
+# with no query below 0.9 (README, "Recall on real text").
+DEFAULT_EF_RUNTIME = 400
 CACHE_SIZE = 256  # rendered filters and search specs kept per store
 EMBEDDING_CACHE_SIZE = 4096  # (model, text) -> vector, about 12 MB at 384 dims
 RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
@@ -119,6 +133,7 @@ class StoreBase:
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,
         allow_eviction: bool = False,
+        query_timeout: float | None = None,
     ) -> None:
         self.embedder: Embedder = embedder if embedder is not None else default_embedder()
         self.settings = IndexSettings(
@@ -133,9 +148,21 @@ class StoreBase:
         if ef_runtime is not None:
             validate_k(ef_runtime, "ef_runtime")
         self.ef_runtime = ef_runtime
+        if query_timeout is not None and (
+            isinstance(query_timeout, bool)
+            or not isinstance(query_timeout, int | float)
+            or not 0 < query_timeout < 86_400
+        ):
+            raise ValidationError(
+                f"query_timeout must be a number of seconds > 0, or None, not {query_timeout!r}"
+            )
+        #: Server-side time limit of vector searches, in ms (0: none).
+        self.query_timeout_ms = 0 if query_timeout is None else max(1, round(query_timeout * 1000))
         self.overwrite = overwrite
         self.index_timeout = index_timeout
         self.retry_timeout = retry_timeout
+        #: Each generation's model, by generation number (see reembed).
+        self._embedders: dict[int, Embedder] = {1: self.embedder}
         #: How many (model, text) embeddings to keep; 0 turns the cache off.
         self.embedding_cache_size = EMBEDDING_CACHE_SIZE
         self._filter_cache: dict[Any, str] = {}
@@ -169,6 +196,17 @@ class StoreBase:
         meta = {decode(k): decode(v) for k, v in (meta_reply or {}).items()}
         if meta.get("prefix") and meta["prefix"] != s.prefix:
             self.settings = s = replace(s, prefix=meta["prefix"], generation=True)
+        # A store keeps the id scheme it was created with; one that records
+        # none predates "content+genres" and hashed the content alone.
+        scheme = meta.get("id_scheme") or ("content" if meta else s.id_scheme)
+        if scheme not in ID_SCHEMES:
+            raise SchemaMismatchError(s.name, [f"unknown id scheme {scheme!r} in its meta hash"])
+        if scheme != s.id_scheme:
+            self.settings = s = replace(s, id_scheme=scheme)
+        epoch = int(meta.get("generation", 1))
+        if epoch != s.epoch:
+            self._embedders[epoch] = self.embedder
+            self.settings = s = replace(s, epoch=epoch)
         if isinstance(info, Exception):
             if not is_missing_index(info):
                 raise translate(info, f"reading index {s.name!r}")
@@ -266,37 +304,50 @@ class StoreBase:
 
     # -- writes ------------------------------------------------------------------
 
-    def _records(self, documents: Iterable[Document] | Document) -> list[Record]:
+    def _records(
+        self, documents: Iterable[Document] | Document, settings: IndexSettings | None = None
+    ) -> list[Record]:
         if isinstance(documents, Document):
             documents = [documents]
-        s = self.settings
+        s = self.settings if settings is None else settings
         return prepare_documents(
             documents,
             dims=s.dims,
             distance=s.distance,
             metadata_fields=dict(s.metadata_fields),
+            id_scheme=s.id_scheme,
         )
 
-    def _embed_flow(self, texts: Sequence[str]) -> Flow[list[Vector]]:
+    def _embed_flow(
+        self, texts: Sequence[str], settings: IndexSettings | None = None
+    ) -> Flow[list[Vector]]:
         """Embed texts, each distinct text once, through an LRU cache.
 
         The cache is keyed by (model name, text), so a repeated query or a
         re-added document costs no model work.
+
+        Args:
+            texts: The texts.
+            settings: The settings (generation) the vectors are for, as a write
+                captured them; the store's current ones by default. The model is
+                that generation's, so a reembed switching meanwhile never pairs
+                one model's vectors with the other's index.
         """
         if not texts:
             return []
-        model = embedder_name(self.embedder)
+        s = self.settings if settings is None else settings
+        embedder = self._embedders.get(s.epoch, self.embedder)
+        model = embedder_name(embedder)
         cache = self._embedding_cache
         with self._cache_lock:  # threads share the store, and its cache
             found = {t: v for t in texts if (v := cache.get((model, t))) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            vectors = yield Embed(missing)
+            vectors = yield Embed(missing, embedder)
             if len(vectors) != len(missing):
                 raise InvalidEmbeddingError(
                     f"the embedder returned {len(vectors)} vectors for {len(missing)} texts"
                 )
-            s = self.settings
             for text, vector in zip(missing, vectors, strict=True):
                 found[text] = validate_vector(vector, dims=s.dims, distance=s.distance)
         with self._cache_lock:
@@ -320,51 +371,67 @@ class StoreBase:
         genre: str | Sequence[str] | None,
         metadata: Mapping[str, Any] | None,
     ) -> Flow[Document]:
-        key = self.settings.key(validate_id(doc_id))
-        if content is None and genre is None and metadata is None:
-            raise ValidationError("update() needs content, genre or metadata")
-        yield from self._ensure_flow()
-        (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
+        """Change the given fields only, in one MULTI/EXEC of path-level writes.
+
+        Two clients updating different fields of one document never erase
+        each other's change; new content is embedded again, the same content
+        is not (its stored value is read first).
+        """
+        validate_id(doc_id)
+        new_content, genres, new_metadata = prepare_update(
+            content, genre, metadata, metadata_fields=dict(self.settings.metadata_fields)
+        )
+        yield from self._ensure_flow()  # first: a re-embedded store's keys are its generation's
+        s = self.settings
+        key = s.key(doc_id)
+        writes: list[tuple[Any, ...]] = []
+        if new_content is not None:
+            stored, guard = yield Commands(
+                [("JSON.GET", key, "$.content"), guard_command(self)],
+                f"reading document {doc_id!r}",
+            )
+            if stored is None:
+                check_guard(s, guard, [doc_id])  # not found in a generation left behind?
+                raise DocumentNotFoundError(doc_id)
+            if orjson.loads(stored) != [new_content]:
+                (vector,) = yield from self._embed_flow([new_content], s)
+                writes.append(("JSON.SET", key, "$.content", orjson.dumps(new_content)))
+                writes.append(("JSON.SET", key, "$.embedding", vector_json(vector)))
+        if genres is not None:
+            writes.append(("JSON.SET", key, "$.genre", orjson.dumps(list(genres))))
+        if new_metadata is not None:
+            writes.append(("JSON.SET", key, "$.metadata", orjson.dumps(new_metadata)))
+        # A path write to a missing key is an error reply, never a new document;
+        # the transaction then reads the document back and checks it is indexed.
+        *replies, raw, check, guard = yield Commands(
+            [*writes, ("JSON.GET", key), indexed_keys_command(s.name, [key]), guard_command(self)],
+            f"updating {doc_id!r}",
+            transaction=True,
+            allow_errors=True,
+        )
+        check_guard(s, guard, [doc_id])
         if raw is None:
             raise DocumentNotFoundError(doc_id)
-        old = parse_document(doc_id, raw)
-        new = Document(
-            content=old.content if content is None else content,
-            genre=old.genre if genre is None else genre,
-            id=doc_id,
-            # Same content keeps its embedding: no model work for genre or
-            # metadata changes.
-            embedding=old.embedding if content is None or content == old.content else None,
-            metadata=old.metadata if metadata is None else metadata,
-        )
-        (record,) = self._records([new])
-        vector = record.embedding
-        if vector is None:
-            (vector,) = yield from self._embed_flow([record.content])
-        # XX: only if it still exists; a concurrent delete wins over the update.
-        # The search right after the write checks that Redis indexed it.
-        ok, check = yield Commands(
-            [
-                ("JSON.SET", key, "$", record.to_json(vector), "XX"),
-                indexed_keys_command(self.settings.name, [key]),
-            ],
-            f"updating {doc_id!r}",
-        )
-        if ok is None:
-            raise DocumentNotFoundError(doc_id)
+        for reply in (*replies, raw, check):
+            if isinstance(reply, Exception):
+                raise translate(reply, f"updating {doc_id!r}")
         if key not in result_keys(check) and (yield from unindexed_flow(self, [doc_id])):
             raise (yield from indexing_error_flow(self, [doc_id]))
-        return replace(
-            new, genre=list(record.genres), embedding=vector.tolist(), metadata=record.metadata
-        )
+        stored = parse_document(doc_id, raw)
+        return replace(stored, genre=list(stored.genres))  # always a list, as given back
 
     def _delete_ids_flow(self, ids: Iterable[str] | str) -> Flow[int]:
         if isinstance(ids, str):
             ids = [ids]
-        keys = [self.settings.key(validate_id(i)) for i in ids]
-        if not keys:
+        ids = [validate_id(i) for i in ids]
+        if not ids:
             return 0
-        (deleted,) = yield Commands([("UNLINK", *keys)], "deleting documents")
+        yield from self._ensure_flow()  # a re-embedded store's keys are under its generation
+        s = self.settings
+        deleted, guard = yield Commands(
+            [("UNLINK", *map(s.key, ids)), guard_command(self)], "deleting documents"
+        )
+        check_guard(s, guard, ids)
         return int(deleted)
 
     def _delete_where_flow(self, where: Filter) -> Flow[int]:
@@ -372,14 +439,18 @@ class StoreBase:
         yield from self._ensure_flow()
         total = 0
         while True:
+            s = self.settings
             (reply,) = yield Commands(
-                [search_ids_command(self.settings.name, expression, limit=DELETE_BATCH)],
+                [search_ids_command(s.name, expression, limit=DELETE_BATCH)],
                 "finding documents to delete",
             )
             keys = result_keys(reply)
             if not keys:
                 return total
-            (deleted,) = yield Commands([("UNLINK", *keys)], "deleting documents")
+            deleted, guard = yield Commands(
+                [("UNLINK", *keys), guard_command(self)], "deleting documents"
+            )
+            check_guard(s, guard, [k.removeprefix(s.key_prefix) for k in keys])
             total += int(deleted)
 
     # -- filters -----------------------------------------------------------------
@@ -472,7 +543,11 @@ class StoreBase:
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
         )
         spec = make_search_spec(
-            self.settings, expression=expression, default_ef_runtime=self.ef_runtime, **options
+            self.settings,
+            expression=expression,
+            default_ef_runtime=self.ef_runtime,
+            timeout_ms=self.query_timeout_ms,
+            **options,
         )
         _keep(self._spec_cache, key, spec)
         return spec

@@ -21,16 +21,19 @@ from redis_docstore.embeddings import Vector, VectorLike, checked_rows, validate
 from redis_docstore.errors import InvalidDocumentError, ValidationError
 from redis_docstore.filters import FieldKind
 from redis_docstore.genres import normalize_genres
-from redis_docstore.schema import Distance
+from redis_docstore.schema import Distance, IdScheme
 
 __all__ = [
     "Document",
     "Hit",
     "Record",
     "content_id",
+    "default_id",
     "parse_document",
     "prepare_documents",
+    "prepare_update",
     "validate_id",
+    "vector_json",
 ]
 
 # Characters an id may not hold: the key separator (a key is "<prefix>:<id>"),
@@ -48,8 +51,9 @@ class Document:
         content: The text; it is embedded unless ``embedding`` is given.
         genre: One genre, or a list of genres. A genre is an identifier,
             matched exactly (case-sensitive).
-        id: The document's id; by default one derived from ``content``, so
-            adding the same text twice updates one document.
+        id: The document's id; by default a hash of ``content`` and the set
+            of genres, so adding the same document twice stores it once, and
+            the same text under other genres is another document.
         embedding: A precomputed embedding, validated and stored as given.
         metadata: Any JSON-able mapping; it round-trips unchanged.
     """
@@ -128,7 +132,11 @@ class Record:
 
 
 def content_id(content: str) -> str:
-    """Return the default id of a document: a hash of its content.
+    """The default id of a document under the ``"content"`` scheme: a hash of its text.
+
+    Stores created before the ``"content+genres"`` scheme keep this one (their
+    meta hash records no scheme): the same text under two genres is one
+    document there.
 
     Args:
         content: The document's text.
@@ -137,6 +145,29 @@ def content_id(content: str) -> str:
         32 hex characters (128 bits of SHA-256), stable across runs and machines.
     """
     return hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+
+
+def default_id(content: str, genres: Sequence[str], scheme: IdScheme = "content+genres") -> str:
+    """The id of a document given without one.
+
+    Under ``"content+genres"`` (every new store) it is a hash of the content
+    and of the set of genres, so the same text under two genres is two
+    documents, re-adding an identical document changes nothing, and the order
+    of the genres does not matter. Metadata is not part of it: a document
+    added again with other metadata replaces the stored one.
+
+    Args:
+        content: The document's text.
+        genres: Its genres (validated).
+        scheme: The store's id scheme.
+
+    Returns:
+        32 hex characters (128 bits of SHA-256), stable across runs and machines.
+    """
+    if scheme == "content":
+        return content_id(content)
+    material = orjson.dumps([content, sorted(set(genres))])  # unambiguous, order-free
+    return hashlib.sha256(material).hexdigest()[:32]
 
 
 def validate_id(doc_id: object, *, position: int | None = None) -> str:
@@ -247,7 +278,7 @@ def _validate_metadata(metadata: object, position: int | None) -> dict[str, Any]
     return dict(metadata)
 
 
-def _check_indexed_value(name: str, kind: FieldKind, value: object, position: int) -> None:
+def _check_indexed_value(name: str, kind: FieldKind, value: object, position: int | None) -> None:
     where = f"metadata.{name} (an indexed {kind} field)"
     if kind == "numeric":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -272,6 +303,7 @@ def prepare_documents(
     dims: int,
     distance: Distance,
     metadata_fields: Mapping[str, FieldKind] | None = None,
+    id_scheme: IdScheme = "content+genres",
 ) -> list[Record]:
     """Validate a batch of documents and turn them into records.
 
@@ -282,6 +314,7 @@ def prepare_documents(
         metadata_fields: The indexed metadata fields; a value of the wrong
             type would make Redis skip the whole document when indexing, so
             it is refused here.
+        id_scheme: How ids are made for documents given without one.
 
     Returns:
         One record per document, in input order.
@@ -303,7 +336,11 @@ def prepare_documents(
             genres = normalize_genres(doc.genre)
         except ValidationError as exc:
             raise type(exc)(str(exc), position=position) from None
-        doc_id = content_id(content) if doc.id is None else validate_id(doc.id, position=position)
+        doc_id = (
+            default_id(content, genres, id_scheme)
+            if doc.id is None
+            else validate_id(doc.id, position=position)
+        )
         embedding = vectors.get(position)
         if embedding is None and doc.embedding is not None:
             embedding = validate_vector(
@@ -338,6 +375,39 @@ def _python_vectors(
     if checked is None or checked.ndim != 2:
         return {}
     return dict(zip(positions, checked.astype(np.float32), strict=True))
+
+
+def prepare_update(
+    content: object,
+    genre: object,
+    metadata: object,
+    *,
+    metadata_fields: Mapping[str, FieldKind] | None = None,
+) -> tuple[str | None, tuple[str, ...] | None, dict[str, Any] | None]:
+    """Validate the fields an update changes (``None``: left as stored).
+
+    Returns:
+        ``(content, genres, metadata)``, each checked as for a new document.
+
+    Raises:
+        ValidationError: Nothing to change, or an invalid value.
+    """
+    if content is None and genre is None and metadata is None:
+        raise ValidationError("update() needs content, genre or metadata")
+    new_content = None if content is None else _validate_content(content, None)
+    genres = None if genre is None else normalize_genres(genre)
+    new_metadata = None
+    if metadata is not None:
+        new_metadata = _validate_metadata(metadata, None)
+        for name, kind in (metadata_fields or {}).items():
+            if name in new_metadata:
+                _check_indexed_value(name, kind, new_metadata[name], None)
+    return new_content, genres, new_metadata
+
+
+def vector_json(vector: VectorLike) -> bytes:
+    """An embedding as stored: JSON numbers at float32 precision (see ``Record.to_json``)."""
+    return orjson.dumps(np.asarray(vector, dtype=np.float32), option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def parse_document(doc_id: str, raw: str | bytes) -> Document:

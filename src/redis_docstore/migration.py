@@ -28,7 +28,21 @@ from redis_docstore.schema import IndexSettings
 if TYPE_CHECKING:
     from redis_docstore.base import StoreBase
 
-__all__ = ["decode", "embedder_name", "meta_fields", "meta_key", "reembed_flow"]
+__all__ = [
+    "LEASE_MS",
+    "MIGRATING",
+    "decode",
+    "embedder_name",
+    "meta_fields",
+    "meta_key",
+    "reembed_flow",
+]
+
+#: The meta hash field set while a migration runs; writers read it (see writes.check_guard).
+MIGRATING = "migrating"
+#: How long the flag outlives its last renewal (once per copied batch): a migration that
+#: dies stops refusing writes after this.
+LEASE_MS = 120_000
 
 
 def meta_key(prefix: str) -> str:
@@ -51,7 +65,7 @@ def meta_fields(embedder: Embedder, settings: IndexSettings, *, generation: int)
     """The ``HSET`` field/value list recording a generation."""
     return [
         "embedder", embedder_name(embedder), "dims", settings.dims,
-        "prefix", settings.prefix, "generation", generation,
+        "prefix", settings.prefix, "generation", generation, "id_scheme", settings.id_scheme,
     ]  # fmt: skip
 
 
@@ -77,6 +91,7 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
         prefix=f"{store._base_prefix}.v{generation}",
         generation=True,
         dims=embedder.dims,
+        epoch=generation,
     )
     new_physical = f"{old.name}.v{generation}"
     # A run interrupted before its switch left a half-built generation.
@@ -88,6 +103,50 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
     yield ScanDelete(new.key_prefix + "*")
     yield CreateIndex(replace(new, name=new_physical), overwrite=False)
 
+    # From here until the switch, every client's writes are refused (their
+    # guard, read right after the write, sees the flag: MigrationInProgressError),
+    # so each write acknowledged before it ran earlier and is in the copy below.
+    # The flag is a leased hash field: a migration that dies stops refusing
+    # writes when its lease runs out.
+    meta_hash = meta_key(store._base_prefix)
+    lease = ("HPEXPIRE", meta_hash, LEASE_MS, "FIELDS", 1, MIGRATING)
+    yield Commands([("HSET", meta_hash, MIGRATING, generation), lease], "announcing the migration")
+    try:
+        copied = yield from _copy_flow(store, embedder, new, batch_size=batch_size, lease=lease)
+        yield Commands([lease], "renewing the migration's lease")
+        yield from store._wait_indexed_flow(new_physical)
+    except Exception:  # a store error thrown in here: writes resume now, not at the lease
+        yield Commands([("HDEL", meta_hash, MIGRATING)], "ending the migration")
+        raise
+
+    # The switch: one transaction, so a search sees the old index or the
+    # complete new one, never a half-built index; writes resume with it.
+    switch: list[tuple[Any, ...]] = (
+        [("FT.DROPINDEX", old.name), ("FT.ALIASADD", old.name, new_physical)]
+        if old_physical == old.name
+        else [("FT.ALIASUPDATE", old.name, new_physical), ("FT.DROPINDEX", old_physical)]
+    )
+    switch.append(("HSET", meta_hash, *meta_fields(embedder, new, generation=generation)))
+    switch.append(("HDEL", meta_hash, MIGRATING))
+    yield Commands(switch, "switching to the re-embedded index", transaction=True)
+    # A write works with the settings it read once (and their generation's model):
+    # the old ones (its guard then refuses it) or the new ones, never a mix.
+    store._embedders[generation] = embedder
+    store.settings = new
+    store.embedder = embedder
+    yield ScanDelete(old.key_prefix + "*", keep=frozenset({meta_hash}))
+    return copied
+
+
+def _copy_flow(
+    store: StoreBase,
+    embedder: Embedder,
+    new: IndexSettings,
+    *,
+    batch_size: int,
+    lease: tuple[Any, ...],
+) -> Flow[int]:
+    """Every document of the store, embedded by ``embedder``, written under ``new``."""
     copied = 0
     cursor: int | None = None
     while cursor != 0:
@@ -112,25 +171,10 @@ def reembed_flow(store: StoreBase, embedder: Embedder, *, batch_size: int) -> Fl
                     r.to_json(r.embedding if r.embedding is not None else []),
                 )
                 for r in records
-            ],
+            ]
+            + [lease],
             "writing re-embedded documents",
             transaction=True,
         )
         copied += len(records)
-    yield from store._wait_indexed_flow(new_physical)
-
-    # The switch: one transaction, so a search sees the old index or the
-    # complete new one, never a half-built index.
-    store.embedder = embedder
-    switch: list[tuple[Any, ...]] = (
-        [("FT.DROPINDEX", old.name), ("FT.ALIASADD", old.name, new_physical)]
-        if old_physical == old.name
-        else [("FT.ALIASUPDATE", old.name, new_physical), ("FT.DROPINDEX", old_physical)]
-    )
-    switch.append(
-        ("HSET", meta_key(store._base_prefix), *meta_fields(embedder, new, generation=generation))
-    )
-    yield Commands(switch, "switching to the re-embedded index", transaction=True)
-    store.settings = new
-    yield ScanDelete(old.key_prefix + "*", keep=frozenset({meta_key(store._base_prefix)}))
     return copied

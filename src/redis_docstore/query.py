@@ -28,6 +28,7 @@ from redis_docstore.schema import EMBEDDING_FIELD, DataType, Distance
 
 __all__ = [
     "DISTANCE_ALIAS",
+    "MAX_RESULTS",
     "aggregate_keys",
     "aggregate_keys_command",
     "check_complete",
@@ -53,17 +54,27 @@ DIALECT = 2
 RETURN_FIELDS = ["$.content", "$.genre", "$.metadata"]
 EMBEDDING_PATH = "$.embedding"
 HybridPolicy = Literal["BATCHES", "ADHOC_BF"]
+#: The most hits one search may ask for: k, fetch_k and offset + k. Beyond it a
+#: single call makes the server collect and sort that many documents.
+MAX_RESULTS = 10_000
 RANGE_EPSILON = 0.5
 
 
-def validate_k(k: object, name: str = "k") -> int:
+def validate_k(k: object, name: str = "k", *, limit: int | None = None) -> int:
     """Check a number of results.
 
+    Args:
+        k: The candidate.
+        name: Its name, for the message.
+        limit: The largest value allowed, if any.
+
     Raises:
-        InvalidQueryError: Not a positive integer.
+        InvalidQueryError: Not a positive integer, or above ``limit``.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
         raise InvalidQueryError(f"{name} must be a positive integer, not {k!r}")
+    if limit is not None and k > limit:
+        raise InvalidQueryError(f"{name} must be at most {limit:,}, not {k:,}")
     return k
 
 
@@ -107,11 +118,12 @@ def _with_vector(template: Template, blob: bytes) -> PackedCommand:
     return command
 
 
-def _template(index: str, query: VectorQuery | VectorRangeQuery) -> Template:
-    # No time limit: a query cut by the server's TIMEOUT answers with a partial
-    # list (ON_TIMEOUT RETURN, the default) that only a RESP3 warning reveals.
-    # Without one, every reply is complete and RESP2 can carry it.
-    query.timeout(0)
+def _template(index: str, query: VectorQuery | VectorRangeQuery, timeout_ms: int) -> Template:
+    # TIMEOUT 0, no time limit (the default): every reply is complete and RESP2
+    # can carry it. With a limit, a query cut by it answers with a partial list
+    # (ON_TIMEOUT RETURN, the server's default) that only a RESP3 warning
+    # reveals: such searches are sent as RESP3 (SearchSpec.protocol).
+    query.timeout(timeout_ms)
     args = _command(index, query, query.params)
     slot = next(i for i, arg in enumerate(args) if arg is _VECTOR_SLOT)
     before = b"*%d\r\n" % len(args) + _resp_arguments(args[:slot])
@@ -135,6 +147,7 @@ def _knn_template(
     ef_runtime: int | None,
     hybrid_policy: HybridPolicy | None,
     with_embeddings: bool,
+    timeout_ms: int,
 ) -> Template:
     # redisvl builds the query once per shape; each search only swaps the vector
     # in (no per-call query objects).
@@ -150,7 +163,7 @@ def _knn_template(
         dialect=DIALECT,
     )
     query.paging(offset, k)
-    return _template(index, query)
+    return _template(index, query, timeout_ms)
 
 
 def knn_command(
@@ -164,6 +177,7 @@ def knn_command(
     hybrid_policy: HybridPolicy | None = None,
     with_embeddings: bool = False,
     datatype: DataType = "float32",
+    timeout_ms: int = 0,
 ) -> tuple[Any, ...]:
     """``FT.SEARCH`` for the nearest documents, page ``[offset, offset + k)``.
 
@@ -178,19 +192,27 @@ def knn_command(
             documents; ``None`` lets RediSearch choose.
         with_embeddings: Also return each document's embedding (for MMR).
         datatype: The index's vector type.
+        timeout_ms: The server-side time limit; 0 for none.
 
     Returns:
         The command's arguments.
     """
     template = _knn_template(
-        index, k, offset, filter_expression, ef_runtime, hybrid_policy, with_embeddings
-    )
+        index, k, offset, filter_expression, ef_runtime, hybrid_policy, with_embeddings,
+        timeout_ms,
+    )  # fmt: skip
     return _with_vector(template, vector_bytes(vector, datatype))
 
 
 @functools.lru_cache(maxsize=256)
 def _range_template(
-    index: str, max_distance: float, k: int, offset: int, filter_expression: str, hnsw: bool
+    index: str,
+    max_distance: float,
+    k: int,
+    offset: int,
+    filter_expression: str,
+    hnsw: bool,
+    timeout_ms: int,
 ) -> Template:
     query = VectorRangeQuery(
         vector=_VECTOR_SLOT,
@@ -208,7 +230,7 @@ def _range_template(
         epsilon=RANGE_EPSILON if hnsw else None,
     )
     query.paging(offset, k)
-    return _template(index, query)
+    return _template(index, query, timeout_ms)
 
 
 def range_command(
@@ -221,6 +243,7 @@ def range_command(
     filter_expression: str = "*",
     datatype: DataType = "float32",
     hnsw: bool = True,
+    timeout_ms: int = 0,
 ) -> tuple[Any, ...]:
     """``FT.SEARCH`` for documents within ``max_distance``, nearest first.
 
@@ -233,11 +256,12 @@ def range_command(
         filter_expression: A RediSearch filter; ``"*"`` for all documents.
         datatype: The index's vector type.
         hnsw: Whether the index is HNSW (its range search gets a wider epsilon).
+        timeout_ms: The server-side time limit; 0 for none.
 
     Returns:
         The command's arguments.
     """
-    template = _range_template(index, max_distance, k, offset, filter_expression, hnsw)
+    template = _range_template(index, max_distance, k, offset, filter_expression, hnsw, timeout_ms)
     return _with_vector(template, vector_bytes(vector, datatype))
 
 

@@ -44,8 +44,9 @@ __all__ = [
 
 
 def get_flow(store: StoreBase, doc_id: str) -> Flow[Document | None]:
-    key = store.settings.key(validate_id(doc_id))
-    yield from store._ensure_flow()
+    validate_id(doc_id)
+    yield from store._ensure_flow()  # first: a re-embedded store's keys are its generation's
+    key = store.settings.key(doc_id)
     (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
     return None if raw is None else parse_document(doc_id, raw)
 
@@ -162,6 +163,7 @@ def info_flow(store: StoreBase) -> Flow[dict[str, Any]]:
             "algorithm": s.algorithm,
             "metadata_fields": dict(s.metadata_fields),
             "ef_runtime": store.ef_runtime,
+            "id_scheme": s.id_scheme,
         },
         "schema": existing_shape(info),
     }

@@ -30,9 +30,11 @@ from redis_docstore.filters import FieldKind
 from redis_docstore.genres import GENRE_FIELD, GENRE_SEPARATOR
 
 __all__ = [
+    "ID_SCHEMES",
     "Algorithm",
     "DataType",
     "Distance",
+    "IdScheme",
     "IndexSettings",
     "build_schema",
     "existing_shape",
@@ -55,6 +57,10 @@ _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GENERATION_RE = re.compile(r"\.v[0-9]+$")
 RESERVED_FIELDS = frozenset({CONTENT_FIELD, GENRE_FIELD, EMBEDDING_FIELD, "id"})
 _REDISVL_TYPES: dict[str, str] = {"tag": "tag", "numeric": "numeric", "text": "text"}
+
+
+IdScheme = Literal["content", "content+genres"]
+ID_SCHEMES: tuple[IdScheme, ...] = ("content", "content+genres")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +92,12 @@ class IndexSettings:
     datatype: DataType = "float32"
     #: Set by reembed() for the settings of a generation (``<prefix>.v<n>``).
     generation: bool = False
+    #: The generation's number (1 until the first reembed), as the meta hash records it;
+    #: a write checks it against the meta hash (see writes.check_guard).
+    epoch: int = 1
+    #: How default ids are made (see ``documents.default_id``); recorded in the
+    #: store's meta hash, so a store keeps the scheme it was created with.
+    id_scheme: IdScheme = "content+genres"
 
     def __post_init__(self) -> None:
         for label, value in (("index name", self.name), ("prefix", self.prefix)):

@@ -17,6 +17,7 @@ from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
 from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply
 from redis_docstore.query import (
+    MAX_RESULTS,
     knn_command,
     parse_search_reply,
     range_command,
@@ -48,13 +49,14 @@ class SearchSpec:
     fetch_k: int | None = None
     ef_runtime: int | None = None
     exact: bool = False
+    timeout_ms: int = 0
 
     @property
     def protocol(self) -> RespProtocol:
-        """RESP2 for KNN and range searches (``TIMEOUT 0``: never partial);
-        RESP3 for hybrid ``FT.AGGREGATE`` searches, whose partial replies only
-        its warnings reveal."""
-        return 3 if self.text is not None else 2
+        """RESP2 for KNN and range searches without a time limit (``TIMEOUT 0``:
+        never partial); RESP3 for those with one and for hybrid ``FT.AGGREGATE``
+        searches, whose partial replies only their warnings reveal."""
+        return 3 if self.text is not None or self.timeout_ms else 2
 
     def command(self, vector: VectorLike) -> tuple[Any, ...]:
         s = self.settings
@@ -83,6 +85,7 @@ class SearchSpec:
                 filter_expression=self.expression,
                 datatype=s.datatype,
                 hnsw=s.algorithm == "hnsw",
+                timeout_ms=self.timeout_ms,
             )
         return knn_command(
             s.name,
@@ -95,6 +98,7 @@ class SearchSpec:
             hybrid_policy="ADHOC_BF" if self.exact else None,
             with_embeddings=self.mmr_lambda is not None,
             datatype=s.datatype,
+            timeout_ms=self.timeout_ms,
         )
 
     def parse(self, reply: Any, vector: VectorLike) -> list[Hit]:
@@ -124,6 +128,7 @@ def make_search_spec(
     *,
     expression: str,
     default_ef_runtime: int | None,
+    timeout_ms: int = 0,
     k: int,
     offset: int,
     max_distance: float | None,
@@ -140,6 +145,7 @@ def make_search_spec(
         settings: The index settings.
         expression: The rendered filter (``"*"`` for none).
         default_ef_runtime: The store's ``ef_runtime``.
+        timeout_ms: The store's query time limit in ms (0: none).
         k, offset, max_distance, text, text_mode, alpha, mmr_lambda, fetch_k,
         ef_runtime: As for ``DocumentStore.search``.
 
@@ -149,8 +155,13 @@ def make_search_spec(
     Raises:
         InvalidQueryError: An invalid option or combination of options.
     """
-    validate_k(k)
+    validate_k(k, limit=MAX_RESULTS)
     validate_offset(offset)
+    if offset + k > MAX_RESULTS:
+        raise InvalidQueryError(
+            f"offset + k must be at most {MAX_RESULTS:,}, not {offset + k:,} "
+            "(page with a filter or max_distance instead)"
+        )
     if ef_runtime is not None:
         validate_k(ef_runtime, "ef_runtime")
     if max_distance is not None and (
@@ -179,7 +190,11 @@ def make_search_spec(
     ):
         raise InvalidQueryError(f"alpha must be a number in [0, 1], not {alpha!r}")
     if text is not None:
-        fetch_k = max(4 * k, 40) if fetch_k is None else validate_k(fetch_k, "fetch_k")
+        fetch_k = (
+            min(max(4 * k, 40), MAX_RESULTS)
+            if fetch_k is None
+            else validate_k(fetch_k, "fetch_k", limit=MAX_RESULTS)
+        )
     if mmr_lambda is not None:
         if isinstance(mmr_lambda, bool) or not (
             isinstance(mmr_lambda, int | float) and 0 <= mmr_lambda <= 1
@@ -187,9 +202,15 @@ def make_search_spec(
             raise InvalidQueryError(f"mmr_lambda must be in [0, 1], not {mmr_lambda!r}")
         if offset:
             raise InvalidQueryError("offset is not supported with MMR re-ranking")
-        fetch_k = max(4 * k, 20) if fetch_k is None else validate_k(fetch_k, "fetch_k")
+        fetch_k = (
+            min(max(4 * k, 20), MAX_RESULTS)
+            if fetch_k is None
+            else validate_k(fetch_k, "fetch_k", limit=MAX_RESULTS)
+        )
         if fetch_k < k:
             raise InvalidQueryError(f"fetch_k ({fetch_k}) must be >= k ({k})")
+    if fetch_k is not None and text is None and mmr_lambda is None:
+        raise InvalidQueryError("fetch_k applies to text= (hybrid) and mmr_lambda= searches")
     spec = SearchSpec(
         settings=settings,
         expression=expression,
@@ -202,6 +223,7 @@ def make_search_spec(
         mmr_lambda=mmr_lambda,
         fetch_k=fetch_k,
         ef_runtime=default_ef_runtime if ef_runtime is None else ef_runtime,
+        timeout_ms=timeout_ms,
     )
     if text is not None:
         spec.command([1.0] * settings.dims)  # rejects stopword-only text now

@@ -280,37 +280,39 @@ class EmbeddedServer:
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed by _terminate()
         offset = self._log.tell()
         config = self._write_password_config()
-        args = build_server_args(
-            binaries,
-            port=port,
-            data_dir=self.data_dir,
-            persistent=self.persistent,
-            appendfsync=self._appendfsync,
-            extra_args=self._extra_args,
-            config_file=config,
-        )
-        self._proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=self.data_dir,
-            start_new_session=True,  # Ctrl-C in a terminal reaches the parent only
-        )
-        self.port = port
         try:
-            self._wait_ready(log_path, offset)
-        except ServerStartError:
+            args = build_server_args(
+                binaries,
+                port=port,
+                data_dir=self.data_dir,
+                persistent=self.persistent,
+                appendfsync=self._appendfsync,
+                extra_args=self._extra_args,
+                config_file=config,
+            )
+            self._proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                cwd=self.data_dir,
+                start_new_session=True,  # Ctrl-C in a terminal reaches the parent only
+            )
+            self.port = port
+            try:
+                self._wait_ready(log_path, offset)
+            except ServerStartError:
+                lost_port = "Address already in use" in tail(log_path, 1000, offset=offset)
+                if not (may_retry and lost_port and self._fixed_port is None):
+                    raise
+                self._terminate()
+                return False
+            return True
+        finally:
+            # Read at start-up; never left on disk, whatever happened (a server
+            # without its modules, one that exited, a binary that would not run).
             if config is not None:
                 config.unlink(missing_ok=True)
-            lost_port = "Address already in use" in tail(log_path, 1000, offset=offset)
-            if not (may_retry and lost_port and self._fixed_port is None):
-                raise
-            self._terminate()
-            return False
-        if config is not None:
-            config.unlink(missing_ok=True)  # read at start-up; no password left on disk
-        return True
 
     def _write_password_config(self) -> Path | None:
         if self._password is None:

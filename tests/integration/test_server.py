@@ -294,3 +294,43 @@ def test_a_data_dir_is_used_by_one_server_at_a_time(tmp_path: Path) -> None:
     # Released on stop: the directory can be opened again.
     with EmbeddedServer(tmp_path / "data") as again:
         assert again.is_running()
+
+
+def _json_only() -> ServerBinaries:
+    real = find_binaries()
+    return ServerBinaries(real.redis_server, tuple(m for m in real.modules if "json" in m.name))
+
+
+def _missing_binary() -> ServerBinaries:
+    real = find_binaries()
+    return ServerBinaries(Path("/nonexistent/redis-server"), real.modules)
+
+
+@pytest.mark.parametrize(
+    ("binaries", "extra_args", "error"),
+    [
+        (_json_only, (), MissingModuleError),  # up, but without the search module
+        (find_binaries, ("--no-such-option", "x"), ServerStartError),  # exits at once
+        (_missing_binary, (), OSError),  # the executable does not run at all
+    ],
+    ids=["missing-module", "exits", "cannot-run"],
+)
+def test_no_password_file_survives_a_failed_start(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    binaries: Any,
+    extra_args: tuple[str, ...],
+    error: type[Exception],
+) -> None:
+    from redis_docstore.server import PASSWORD_CONFIG
+
+    monkeypatch.setattr(server_module, "find_binaries", binaries)
+    data = tmp_path / "data"  # a kept directory: stop() does not remove it
+    server = EmbeddedServer(data, password="s3cret-never-on-disk", extra_args=extra_args)
+    with pytest.raises(error):
+        server.start()
+    assert not server.is_running()
+    assert not (data / PASSWORD_CONFIG).exists()
+    assert all(
+        "s3cret" not in p.read_text(errors="replace") for p in data.rglob("*") if p.is_file()
+    )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 import redis
 
@@ -123,6 +126,7 @@ def test_stored_as_one_json_object(
         b"dims": b"4",
         b"prefix": store_names.prefix.encode(),
         b"generation": b"1",
+        b"id_scheme": b"content+genres",
     }
     assert redis_client.json().get(f"{store_names.prefix}:one") == {
         "content": "abc",
@@ -525,6 +529,97 @@ def test_per_call_writes_send_nothing_whose_cost_grows_with_the_index(
     calls.pop("config|resetstat", None)
     calls.pop("info", None)
     assert "ft.info" not in calls, calls
-    assert calls["json.set"] == 22
+    # 20 adds, the genre update's path write, the content update's two (content, embedding).
+    assert calls["json.set"] == 20 + 1 + 2
     # One INKEYS check per write call, the search itself: nothing else searches.
     assert calls["ft.search"] == 22 + 1
+    # Each write call (20 adds, 2 updates, 1 delete) reads the meta hash's generation and
+    # migration flag (O(1)); so does the content update's read of the stored content.
+    assert calls["hmget"] == 20 + 2 + 1 + 1
+
+
+DUPLICATES = Path(__file__).parents[2] / "fixtures" / "duplicates.jsonl"
+
+
+def test_the_same_text_under_other_genres_is_another_document(tiny_store: DocumentStore) -> None:
+    """fixtures/duplicates.jsonl: texts listed under several categories, some rows twice,
+    genres in either order, one price changed. Added without ids, nothing is merged
+    that differs in content or genres, and re-adding it all changes nothing."""
+    rows = [orjson.loads(line) for line in DUPLICATES.read_bytes().splitlines()]
+    docs = [Document(**row) for row in rows]
+    distinct = {(row["content"], frozenset(row["genre"])) for row in rows}
+    assert len(distinct) > len({row["content"] for row in rows})  # what the fixture is for
+    ids = tiny_store.add(docs)
+    assert len(set(ids)) == len(distinct) == tiny_store.count()
+    for genre in {g for row in rows for g in row["genre"]}:
+        expected = sum(1 for _, genres in distinct if genre in genres)
+        assert tiny_store.count(genre=genre) == expected, genre
+    # Genres in another order are the same document; metadata is not part of the id:
+    # the skillet listed at two prices is one document, at the price added last.
+    birds = [
+        i for i, row in zip(ids, rows, strict=True) if row["content"].startswith("A paperback")
+    ]
+    assert birds[1] == birds[2] != birds[0]
+    skillet = {
+        i for i, row in zip(ids, rows, strict=True) if row["content"].startswith("Cast iron")
+    }
+    (skillet_id,) = skillet
+    stored = tiny_store.get(skillet_id)
+    assert stored is not None and stored.metadata == {"price": 35}
+    again = tiny_store.load(docs)  # resumable ingest: nothing written twice
+    assert again.written == [] and sorted(again.unchanged) == sorted(set(ids))
+    assert tiny_store.count() == len(distinct)
+
+
+def test_a_store_created_with_the_content_id_scheme_keeps_it(
+    redis_stack_url: str, store_names: StoreNames
+) -> None:
+    from redis_docstore.documents import content_id
+    from redis_docstore.migration import meta_key
+
+    options: dict[str, Any] = {
+        "index": store_names.index, "prefix": store_names.prefix, "embedder": TinyEmbedder()
+    }  # fmt: skip
+    with DocumentStore(redis_stack_url, **options) as first:
+        first.add(Document(content="first", genre="a"))
+        assert first.info()["settings"]["id_scheme"] == "content+genres"
+    with redis.Redis.from_url(redis_stack_url) as client:  # as a store made before the scheme
+        client.hdel(meta_key(store_names.prefix), "id_scheme")
+    with DocumentStore(redis_stack_url, **options) as old:
+        ids = old.add([Document(content="same", genre="a"), Document(content="same", genre="b")])
+        assert ids == [content_id("same")] * 2  # one document, as before
+        assert old.count() == 2
+        assert old.info()["settings"]["id_scheme"] == "content"
+
+
+def test_a_search_cut_by_the_query_timeout_is_an_incomplete_results_error(
+    redis_stack_url: str, store_names: StoreNames
+) -> None:
+    """query_timeout bounds what one search may cost the shared server, and a search cut
+    by it never passes for complete."""
+
+    class Fixed:
+        dims, name = 64, "fixed-64"
+
+        def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
+            return [[1.0] * 64 for _ in texts]
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((5_000, 64)).astype(np.float32)
+    options: dict[str, Any] = {
+        "index": store_names.index, "prefix": store_names.prefix, "embedder": Fixed(),
+        "algorithm": "flat",
+    }  # fmt: skip
+    with DocumentStore(redis_stack_url, **options) as unbounded:
+        unbounded.add(
+            [
+                Document(content=f"d{i}", genre="g", id=f"d{i}", embedding=v)
+                for i, v in enumerate(vectors)
+            ]
+        )
+        assert len(unbounded.search(vectors[0], k=5_000)) == 5_000  # TIMEOUT 0: complete
+    with DocumentStore(redis_stack_url, query_timeout=0.001, **options) as bounded:
+        from redis_docstore import IncompleteResultsError
+
+        with pytest.raises(IncompleteResultsError, match="Timeout limit"):
+            bounded.search(vectors[0], k=5_000)  # exact, 5,000 documents loaded: > 1 ms

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from redis_docstore import DocumentStore, InvalidQueryError
@@ -52,3 +54,43 @@ def test_the_spec_cache_is_bounded() -> None:
     for i in range(CACHE_SIZE + 10):
         spec_of(store, k=i + 1)
     assert len(store._spec_cache) <= CACHE_SIZE
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"k": 10_001}, "k must be at most 10,000"),
+        ({"k": 10, "offset": 9_995}, "offset \\+ k must be at most 10,000"),
+        ({"k": 10, "mmr_lambda": 0.5, "fetch_k": 20_000}, "fetch_k must be at most 10,000"),
+        ({"k": 10, "text": "dogs", "fetch_k": 10**9}, "fetch_k must be at most 10,000"),
+        ({"k": 10, "fetch_k": 50}, "fetch_k applies to text="),
+    ],
+)
+def test_one_search_asks_for_at_most_max_results(options: dict[str, object], message: str) -> None:
+    from redis_docstore.query import MAX_RESULTS
+
+    assert MAX_RESULTS == 10_000  # the documented bound
+    store = DocumentStore("redis://localhost:1", embedder=Tiny())
+    with pytest.raises(InvalidQueryError, match=message):
+        spec_of(store, **options)
+    assert spec_of(store, k=MAX_RESULTS) is not None
+    assert spec_of(store, k=5_000, offset=5_000) is not None
+
+
+def test_a_query_timeout_puts_a_time_limit_on_vector_searches_and_reads_them_as_resp3() -> None:
+    plain = DocumentStore("redis://localhost:1", embedder=Tiny())
+    limited = DocumentStore("redis://localhost:1", embedder=Tiny(), query_timeout=0.25)
+    for store, timeout, protocol in ((plain, 0, 2), (limited, 250, 3)):
+        for options in ({}, {"max_distance": 0.5}, {"mmr_lambda": 0.5}):
+            spec: Any = spec_of(store, **options)
+            command = spec.command([1.0, 0.0])
+            assert command[command.index("TIMEOUT") + 1] == timeout
+            assert spec.protocol == protocol
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "1", float("nan"), 10**6])
+def test_query_timeout_must_be_a_positive_number_of_seconds(bad: object) -> None:
+    from redis_docstore import ValidationError
+
+    with pytest.raises(ValidationError, match="query_timeout"):
+        DocumentStore("redis://localhost:1", embedder=Tiny(), query_timeout=bad)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import pytest
 from redis_docstore.documents import (
     Document,
     content_id,
+    default_id,
     parse_document,
     prepare_documents,
     validate_id,
@@ -26,15 +27,31 @@ def prepare(*docs: Any, dims: int = 3) -> list[Any]:
     return prepare_documents(docs, dims=dims, distance="l2")
 
 
-def test_default_id_is_stable_and_content_derived() -> None:
-    a, b, c = prepare(
+def test_default_id_covers_content_and_the_set_of_genres() -> None:
+    a, b, c, d, e = prepare(
         Document(content="hello", genre="x"),
         Document(content="hello", genre=["y", "z"]),
         Document(content="hello!", genre="x"),
+        Document(content="hello", genre=["z", "y", "z"]),  # same set, other order
+        Document(content="hello", genre="x", metadata={"v": 2}),  # metadata is not in it
     )
-    assert a.id == b.id == content_id("hello")
-    assert a.id != c.id
+    assert len({a.id, b.id, c.id}) == 3  # same text, other genres: another document
+    assert b.id == d.id and a.id == e.id
     assert len(a.id) == 32
+    assert a.id == default_id("hello", ["x"])
+    assert default_id("hello", ["x"]) == default_id("hello", ("x",), "content+genres")
+    # No separator trick makes two documents share an id.
+    assert default_id("a", ["b c"]) != default_id("a b", ["c"])
+
+
+def test_the_content_scheme_of_older_stores_hashes_the_text_alone() -> None:
+    old = prepare_documents(
+        [Document(content="hello", genre="x"), Document(content="hello", genre="y")],
+        dims=3,
+        distance="l2",
+        id_scheme="content",
+    )
+    assert old[0].id == old[1].id == content_id("hello") == default_id("hello", ["z"], "content")
     assert content_id("hello") == "2cf24dba5fb0a30e26e83b2ac5b9e29e"
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from redis_docstore.testing import (
     escape_glob,
     new_store_names,
     redact_url,
+    stack_server,
 )
 
 
@@ -123,3 +126,63 @@ def test_store_names_are_frozen() -> None:
 )
 def test_escape_glob(raw: str, escaped: str) -> None:
     assert escape_glob(raw) == escaped
+
+
+class Stack:
+    """A fake server starter: yields ``url``, or raises ``error`` on start."""
+
+    def __init__(self, url: str, error: Exception | None = None) -> None:
+        self.url, self.error = url, error
+        self.started = self.stopped = 0
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[str]:
+        self.started += 1
+        if self.error is not None:
+            raise self.error
+        try:
+            yield self.url
+        finally:
+            self.stopped += 1
+
+
+def test_the_image_tag_is_pinned() -> None:
+    from redis_docstore.testing import REDIS_STACK_IMAGE
+
+    name, _, tag = REDIS_STACK_IMAGE.partition(":")
+    assert name == "redis/redis-stack-server"
+    assert tag and tag != "latest"
+
+
+def test_a_container_that_starts_is_used() -> None:
+    docker, embedded = Stack("redis://container:6379"), Stack("redis://embedded:1")
+    with stack_server("docker", {}, docker=docker, embedded=embedded) as url:
+        assert url == "redis://container:6379"
+    assert (docker.started, docker.stopped, embedded.started) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("pull access denied for redis/redis-stack-server"), OSError("no network")],
+)
+def test_a_container_that_cannot_start_falls_back_to_the_embedded_server(
+    error: Exception,
+) -> None:
+    docker, embedded = Stack("redis://container:6379", error), Stack("redis://embedded:1")
+    with (
+        pytest.warns(RuntimeWarning, match="did not start.*using the embedded server"),
+        stack_server("docker", {}, docker=docker, embedded=embedded) as url,
+    ):
+        assert url == "redis://embedded:1"
+    assert (docker.started, embedded.started, embedded.stopped) == (1, 1, 1)
+
+
+def test_the_url_and_embedded_backends_start_nothing_else() -> None:
+    docker, embedded = Stack("redis://container:6379"), Stack("redis://embedded:1")
+    with stack_server(
+        "url", {"REDIS_URL": " redis://:pw@db:6379/0 "}, docker=docker, embedded=embedded
+    ) as url:
+        assert url == "redis://:pw@db:6379/0" and "pw" not in repr(url)
+    with stack_server("embedded", {}, docker=docker, embedded=embedded) as url:
+        assert url == "redis://embedded:1"
+    assert (docker.started, embedded.started) == (0, 1)

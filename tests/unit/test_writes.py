@@ -19,6 +19,9 @@ class Tiny:
         return [[1.0, float(len(t))] for t in texts]
 
 
+GUARD_OK = ["1", None]  # the guard's HMGET: generation 1, no migration running
+
+
 def indexed(store: DocumentStore, docs: list[Document]) -> dict[str, Any]:
     """The reply of a batch's INKEYS check that finds every document indexed."""
     keys = [store.settings.key(str(d.id)) for d in docs]
@@ -42,14 +45,14 @@ def written_batches(docs: list[Document]) -> tuple[list[int], list[int]]:
             embedded.append(len(effect.texts))
             reply = Tiny().embed_many(effect.texts)
         elif isinstance(effect, Submit):
-            pipelines.append(len(effect.commands.commands) - 1)  # the writes, then the check
+            pipelines.append(len(effect.commands.commands) - 2)  # writes, check, guard
             reply = len(pipelines)
             tickets[reply] = pipelines[-1]
         elif isinstance(effect, Collect):
-            reply = ["OK"] * tickets.pop(effect.ticket) + [indexed(store, docs)]
+            reply = ["OK"] * tickets.pop(effect.ticket) + [indexed(store, docs), GUARD_OK]
         elif isinstance(effect, Commands):  # the last batch, sent directly
-            pipelines.append(len(effect.commands) - 1)
-            reply = ["OK"] * pipelines[-1] + [indexed(store, docs)]
+            pipelines.append(len(effect.commands) - 2)
+            reply = ["OK"] * pipelines[-1] + [indexed(store, docs), GUARD_OK]
         else:
             raise AssertionError(f"unexpected effect {effect!r}")
 
@@ -91,8 +94,8 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
     store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects
     check = indexed(store, docs)
     replies = {
-        1: ["OK"] * 200 + [oom] * (WRITE_BATCH - 200) + [check],
-        2: ["OK"] * 10 + [oom] * (WRITE_BATCH - 10) + [check],
+        1: ["OK"] * 200 + [oom] * (WRITE_BATCH - 200) + [check, GUARD_OK],
+        2: ["OK"] * 10 + [oom] * (WRITE_BATCH - 10) + [check, GUARD_OK],
     }
     submitted: list[int] = []
 
@@ -102,7 +105,7 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
         while True:
             effect = flow.send(reply)
             if isinstance(effect, Submit):
-                submitted.append(len(effect.commands.commands) - 1)
+                submitted.append(len(effect.commands.commands) - 2)
                 reply = len(submitted)
             elif isinstance(effect, Collect):
                 reply = replies.pop(effect.ticket)
@@ -140,13 +143,13 @@ def test_each_pipeline_ends_with_a_search_for_its_own_keys_and_no_ft_info() -> N
     def answer(store: DocumentStore, effect: Any) -> Any:
         assert isinstance(effect, Commands), effect  # one pipeline: sent directly
         sent.append(effect.commands)
-        return ["OK"] * 3 + [indexed(store, docs)]
+        return ["OK"] * 3 + [indexed(store, docs), GUARD_OK]
 
     report = drive_load(docs, answer)
     assert report.ids == ["d0", "d1", "d2"]
     (commands,) = sent
-    assert [c[0] for c in commands] == ["JSON.SET"] * 3 + ["FT.SEARCH"]
-    check = commands[-1]
+    assert [c[0] for c in commands] == ["JSON.SET"] * 3 + ["FT.SEARCH", "HMGET"]
+    check = commands[-2]
     keys = [c[1] for c in commands[:3]]
     assert check[check.index("INKEYS") + 1 :][: len(keys) + 1] == (3, *keys)
     assert not any(c[0] == "FT.INFO" for c in commands)
@@ -163,7 +166,7 @@ def test_a_written_document_the_index_lacks_is_an_indexing_error() -> None:
     def answer(store: DocumentStore, effect: Any) -> Any:
         asked.append(effect.commands[0][0])
         if effect.commands[0][0] == "JSON.SET":  # the check finds only d0
-            return ["OK", "OK", indexed(store, docs[:1])]
+            return ["OK", "OK", indexed(store, docs[:1]), GUARD_OK]
         if effect.transaction:  # the confirmation: d1 exists, unindexed
             assert effect.commands[0][:2] == ("JSON.GET", store.settings.key("d1"))
             return ['[["g"]]', indexed(store, [])]
@@ -181,7 +184,47 @@ def test_a_document_deleted_between_write_and_check_is_no_indexing_error() -> No
 
     def answer(store: DocumentStore, effect: Any) -> Any:
         if effect.commands[0][0] == "JSON.SET":
-            return ["OK", indexed(store, [])]  # another client deleted it meanwhile
+            return ["OK", indexed(store, []), GUARD_OK]  # another client deleted it meanwhile
         return [None, indexed(store, [])]  # gone: not written-but-invisible
 
     assert drive_load(docs, answer).ids == ["d0"]
+
+
+def test_writes_seen_by_a_running_migration_are_not_acknowledged() -> None:
+    from redis_docstore.errors import MigrationInProgressError, StoreReembeddedError
+    from redis_docstore.writes import check_guard
+
+    store = DocumentStore("redis://localhost:1", embedder=Tiny())
+    check_guard(store.settings, ["1", None], ["a"])  # generation 1, nothing running: acknowledged
+    check_guard(
+        store.settings, [None, None], ["a"]
+    )  # no meta hash (dropped meanwhile): nothing to say
+    with pytest.raises(MigrationInProgressError, match="reembed\\(\\) is running") as running:
+        check_guard(store.settings, ["1", "2"], ["a", "b"])
+    assert running.value.unconfirmed == ["a", "b"] and running.value.confirmed == []
+    with pytest.raises(StoreReembeddedError, match="reopen it") as moved:
+        check_guard(store.settings, [b"2", None], ["a"])
+    assert moved.value.unconfirmed == ["a"]
+
+
+def test_an_add_cut_by_a_migration_confirms_only_the_batches_before_it() -> None:
+    from redis_docstore.errors import MigrationInProgressError
+
+    docs = [
+        Document(content=f"t{i}", genre="g", id=f"d{i}", embedding=[1.0, float(i)])
+        for i in range(2 * WRITE_BATCH + 10)
+    ]
+    ids = [d.id for d in docs]
+    guards = iter([GUARD_OK, ["1", "2"], ["1", "2"]])  # the flag appears after batch 1
+
+    def answer(store: DocumentStore, effect: Any) -> Any:
+        if isinstance(effect, Submit):
+            return len(effect.commands.commands) - 2
+        if isinstance(effect, Collect):
+            return ["OK"] * effect.ticket + [indexed(store, docs), next(guards)]
+        return ["OK"] * (len(effect.commands) - 2) + [indexed(store, docs), next(guards)]
+
+    with pytest.raises(MigrationInProgressError) as info:
+        drive_load(docs, answer)
+    assert info.value.confirmed == ids[:WRITE_BATCH]
+    assert sorted(info.value.unconfirmed) == sorted(ids[WRITE_BATCH:])
