@@ -28,16 +28,16 @@ def main() -> None:
         store.add([Document(**row) for row in rows])
         queries = [row["content"].split(".")[0] for row in rows[:100]]
         for _ in range(3):
-            store._embedding_cache.clear()  # every text query must reach the model
+            store._state.embedding_cache.clear()  # every text query must reach the model
             start = time.perf_counter()
             one = [store.search(q, k=10, genre=GENRES) for q in queries]
             single = time.perf_counter() - start
-            store._embedding_cache.clear()
+            store._state.embedding_cache.clear()
             start = time.perf_counter()
             many = store.search_many(queries, k=10, genre=GENRES)
             batched = time.perf_counter() - start
             assert [[h.id for h in a] for a in one] == [[h.id for h in b] for b in many]
-            vectors = [store._embedding_cache[(embedder.name, q)] for q in queries]
+            vectors = [store._state.embedding_cache[(embedder.name, q)] for q in queries]
             start = time.perf_counter()
             for vector in vectors:
                 store.search(vector, k=10, genre=GENRES)

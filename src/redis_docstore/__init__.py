@@ -7,9 +7,8 @@
 """
 
 from redis_docstore.async_store import AsyncDocumentStore
-from redis_docstore.base import LoadReport
 from redis_docstore.conditions import Num, Tag, Text
-from redis_docstore.documents import Document, Hit
+from redis_docstore.documents import Document, Hit, LoadReport
 from redis_docstore.embeddings import DefaultEmbedder, Embedder
 from redis_docstore.errors import (
     DocstoreError,

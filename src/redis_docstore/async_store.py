@@ -1,38 +1,49 @@
 """AsyncDocumentStore: the DocumentStore for asyncio.
 
-The same flows as :class:`~redis_docstore.store.DocumentStore` (validation,
-query building, reply parsing all live in :mod:`redis_docstore.base`), run with
-``redis.asyncio`` and redisvl's ``AsyncSearchIndex`` by its base,
-:class:`~redis_docstore.runners.AsyncRunner`. The model runs in a worker
-thread, so embedding never blocks the event loop. Every method has the
-arguments and semantics of its sync twin; see there for the details.
+The same operations as :class:`~redis_docstore.store.DocumentStore`, called the
+same way from :mod:`redis_docstore._ops`, performed by an
+:class:`~redis_docstore.runners.AsyncRunner` with ``redis.asyncio`` and
+redisvl's ``AsyncSearchIndex``. The model runs in a worker thread, so
+embedding never blocks the event loop. Every method has the arguments,
+semantics and docstring of its sync twin (``tests/unit/test_store_parity.py``
+checks it); this class adds only awaits.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
-from redis_docstore.base import DEFAULT_EF_RUNTIME, LoadReport
-from redis_docstore.connection import redact_url
-from redis_docstore.documents import Document, Hit
+from redis_docstore._base_store import BaseStore
+from redis_docstore._ops import filtering, lifecycle, migration, reads, search, writes
+from redis_docstore._ops.spec import TextMode
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState
+from redis_docstore.documents import Document, Hit, LoadReport
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.query import validate_k
 from redis_docstore.runners import AsyncRunner
 from redis_docstore.schema import Algorithm, DataType, Distance
-from redis_docstore.search import TextMode
-
-if TYPE_CHECKING:
-    from redis_docstore.server import EmbeddedServer
+from redis_docstore.store import DocumentStore
 
 __all__ = ["AsyncDocumentStore"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-class AsyncDocumentStore(AsyncRunner):
+
+def _doc_of(twin: Callable[..., Any]) -> Callable[[F], F]:
+    """Give a method the docstring of its sync twin: one text for both stores."""
+
+    def give(method: F) -> F:
+        method.__doc__ = twin.__doc__
+        return method
+
+    return give
+
+
+class AsyncDocumentStore(BaseStore, AsyncRunner):
     """JSON documents in Redis Stack with genre-filtered semantic search, async.
 
     Args:
@@ -58,7 +69,7 @@ class AsyncDocumentStore(AsyncRunner):
         allow_eviction: bool = False,
         query_timeout: float | None = None,
     ) -> None:
-        super().__init__(
+        state = StoreState(
             index=index,
             prefix=prefix,
             distance=distance,
@@ -69,41 +80,24 @@ class AsyncDocumentStore(AsyncRunner):
             ef_runtime=ef_runtime,
             overwrite=overwrite,
             index_timeout=index_timeout,
-            retry_timeout=retry_timeout,
             allow_eviction=allow_eviction,
             query_timeout=query_timeout,
         )
-        self._open_connections(url)
-        self._server: EmbeddedServer | None = None
-
-    @classmethod
-    def embedded(
-        cls, path: str | os.PathLike[str] | None = None, **options: Any
-    ) -> AsyncDocumentStore:
-        """Open a store on a private Redis Stack server (see ``DocumentStore.embedded``)."""
-        from redis_docstore.server import EmbeddedServer
-
-        server = EmbeddedServer(path).start()
-        try:
-            store = cls(server.url, **options)
-        except BaseException:
-            server.stop()
-            raise
-        store._server = server
-        return store
+        super().__init__(url, state)
+        self._open_connections(url, state, retry_timeout=retry_timeout)
 
     # -- lifecycle ---------------------------------------------------------------
 
+    @_doc_of(DocumentStore.create)
     async def create(self, *, overwrite: bool | None = None) -> None:
-        """Create the index if needed, or check it (``DocumentStore.create``)."""
-        await self._run(self._create_flow(overwrite))
+        await self._run(lifecycle.create(self._state, overwrite))
 
+    @_doc_of(DocumentStore.drop)
     async def drop(self, *, delete_documents: bool) -> None:
-        """Drop the index (``DocumentStore.drop``)."""
-        await self._run(self._drop_flow(delete_documents=delete_documents))
+        await self._run(lifecycle.drop(self._state, delete_documents=delete_documents))
 
+    @_doc_of(DocumentStore.close)
     async def close(self) -> None:
-        """Close the connections, and stop the embedded server if there is one."""
         await self._close_connections()
         if self._server is not None:
             self._server.stop()
@@ -120,31 +114,20 @@ class AsyncDocumentStore(AsyncRunner):
     ) -> None:
         await self.close()
 
-    def __repr__(self) -> str:
-        s = self.settings
-        return (
-            f"{type(self).__name__}({redact_url(self._url)!r}, index={s.name!r}, "
-            f"prefix={s.prefix!r}, distance={s.distance!r}, algorithm={s.algorithm!r}, "
-            f"dims={s.dims})"
-        )
-
-    @property
-    def url(self) -> str:
-        """The server's URL with any password masked."""
-        return redact_url(self._url)
-
     # -- writes ------------------------------------------------------------------
 
+    @_doc_of(DocumentStore.add)
     async def add(self, documents: Iterable[Document] | Document) -> list[str]:
-        """Add or replace documents (``DocumentStore.add``)."""
-        return (await self._run(self._load_flow(documents, skip_unchanged=False))).ids
+        report = await self._run(writes.load(self._state, documents, skip_unchanged=False))
+        return report.ids
 
+    @_doc_of(DocumentStore.load)
     async def load(
         self, documents: Iterable[Document] | Document, *, skip_unchanged: bool = True
     ) -> LoadReport:
-        """Add documents, skipping those stored unchanged (``DocumentStore.load``)."""
-        return await self._run(self._load_flow(documents, skip_unchanged=skip_unchanged))
+        return await self._run(writes.load(self._state, documents, skip_unchanged=skip_unchanged))
 
+    @_doc_of(DocumentStore.update)
     async def update(
         self,
         doc_id: str,
@@ -153,32 +136,32 @@ class AsyncDocumentStore(AsyncRunner):
         genre: str | Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Document:
-        """Change a stored document (``DocumentStore.update``)."""
         return await self._run(
-            self._update_flow(doc_id, content=content, genre=genre, metadata=metadata)
+            writes.update(self._state, doc_id, content=content, genre=genre, metadata=metadata)
         )
 
+    @_doc_of(DocumentStore.delete)
     async def delete(
         self, ids: Iterable[str] | str | None = None, *, where: Filter | None = None
     ) -> int:
-        """Delete by ids or by filter (``DocumentStore.delete``)."""
         if (ids is None) == (where is None):
             raise ValidationError("delete() takes ids or where=, not both or neither")
         if where is not None:
-            return await self._run(self._delete_where_flow(where))
+            return await self._run(writes.delete_where(self._state, where))
         assert ids is not None
-        return await self._run(self._delete_ids_flow(ids))
+        return await self._run(writes.delete_ids(self._state, ids))
 
+    @_doc_of(DocumentStore.reembed)
     async def reembed(self, embedder: Embedder, *, batch_size: int = 256) -> int:
-        """Move to another embedding model (``DocumentStore.reembed``)."""
-        return await self._run(self._reembed_flow(embedder, batch_size=batch_size))
+        return await self._run(migration.reembed(self._state, embedder, batch_size=batch_size))
 
     # -- reads -------------------------------------------------------------------
 
+    @_doc_of(DocumentStore.get)
     async def get(self, doc_id: str) -> Document | None:
-        """Fetch one document by id (``DocumentStore.get``)."""
-        return await self._run(self._get_flow(doc_id))
+        return await self._run(reads.get(self._state, doc_id))
 
+    @_doc_of(DocumentStore.count)
     async def count(
         self,
         genre: str | Sequence[str] | None = None,
@@ -187,12 +170,13 @@ class AsyncDocumentStore(AsyncRunner):
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
     ) -> int:
-        """Count the documents matching the filters (``DocumentStore.count``)."""
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
-        )
-        return await self._run(self._count_flow(expression))
+        expression = filtering.expression(
+            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
+            where=where,
+        )  # fmt: skip
+        return await self._run(reads.count(self._state, expression))
 
+    @_doc_of(DocumentStore.genres)
     async def genres(
         self,
         *,
@@ -201,12 +185,13 @@ class AsyncDocumentStore(AsyncRunner):
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
     ) -> dict[str, int]:
-        """Documents per genre (``DocumentStore.genres``)."""
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
-        )
-        return await self._run(self._genres_flow(expression))
+        expression = filtering.expression(
+            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
+            where=where,
+        )  # fmt: skip
+        return await self._run(reads.genres(self._state, expression))
 
+    @_doc_of(DocumentStore.list_documents)
     async def list_documents(
         self,
         *,
@@ -217,12 +202,13 @@ class AsyncDocumentStore(AsyncRunner):
         offset: int = 0,
         limit: int = 100,
     ) -> list[Document]:
-        """One page of matching documents by id (``DocumentStore.list_documents``)."""
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
-        )
-        return await self._run(self._list_flow(expression, offset=offset, limit=limit))
+        expression = filtering.expression(
+            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
+            where=where,
+        )  # fmt: skip
+        return await self._run(reads.page(self._state, expression, offset=offset, limit=limit))
 
+    @_doc_of(DocumentStore.iter_documents)
     def iter_documents(
         self,
         *,
@@ -232,23 +218,26 @@ class AsyncDocumentStore(AsyncRunner):
         where: Filter | None = None,
         batch_size: int = 500,
     ) -> AsyncIterator[Document]:
-        """Every matching document by id, in batches (``DocumentStore.iter_documents``)."""
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
-        )
+        expression = filtering.expression(
+            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
+            where=where,
+        )  # fmt: skip
         validate_k(batch_size, "batch_size")
 
         async def pages() -> AsyncIterator[Document]:
             cursor: int | None = None
             while cursor != 0:
                 docs, cursor = await self._run(
-                    self._cursor_flow(expression, batch_size=batch_size, cursor=cursor)
+                    reads.cursor_page(
+                        self._state, expression, batch_size=batch_size, cursor=cursor
+                    )
                 )
                 for doc in docs:
                     yield doc
 
         return pages()
 
+    @_doc_of(DocumentStore.search)
     async def search(
         self,
         query: str | Sequence[float],
@@ -267,15 +256,15 @@ class AsyncDocumentStore(AsyncRunner):
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
     ) -> list[Hit]:
-        """Find the documents nearest in meaning to ``query`` (``DocumentStore.search``)."""
-        spec = self._search_spec(
-            k=k, offset=offset, genre=genre, genres_all=genres_all,
+        spec = search.spec(
+            self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
             ef_runtime=ef_runtime,
         )  # fmt: skip
-        return (await self._run(self._search_flow([query], spec)))[0]
+        return (await self._run(search.search(self._state, [query], spec)))[0]
 
+    @_doc_of(DocumentStore.search_many)
     async def search_many(
         self,
         queries: Sequence[str | Sequence[float]],
@@ -294,17 +283,18 @@ class AsyncDocumentStore(AsyncRunner):
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
     ) -> list[list[Hit]]:
-        """Many searches, one model batch, one round trip (``DocumentStore.search_many``)."""
-        spec = self._search_spec(
-            k=k, offset=offset, genre=genre, genres_all=genres_all,
+        spec = search.spec(
+            self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
             ef_runtime=ef_runtime,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
-        return await self._run(self._search_flow(list(queries), spec)) if queries else []
+        if not queries:
+            return []
+        return await self._run(search.search(self._state, list(queries), spec))
 
+    @_doc_of(DocumentStore.info)
     async def info(self) -> dict[str, Any]:
-        """Schema, counts, memory, embedder and indexing failures (``DocumentStore.info``)."""
-        return await self._run(self._info_flow())
+        return await self._run(reads.info(self._state))

@@ -1,4 +1,4 @@
-"""Documents going in, hits coming out, and the checks a document must pass.
+"""Documents going in, hits and load reports coming out, and the checks a document must pass.
 
 Everything here is pure: no Redis, no model. ``prepare_documents`` turns a batch
 of :class:`Document` into :class:`Record` objects ready to embed and write, or
@@ -26,6 +26,7 @@ from redis_docstore.schema import Distance, IdScheme
 __all__ = [
     "Document",
     "Hit",
+    "LoadReport",
     "Record",
     "content_id",
     "default_id",
@@ -100,6 +101,22 @@ class Hit:
     metadata: dict[str, Any] = field(default_factory=dict)
     similarity: float | None = None
     score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What :meth:`load` did.
+
+    Attributes:
+        ids: Every document's id, in input order.
+        written: Ids written (new or changed), in input order.
+        unchanged: Ids already stored with the same content, genres and
+            metadata: neither embedded nor written again.
+    """
+
+    ids: list[str]
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,14 @@ trip, :class:`Embed` to run the model, :class:`Sleep`, :class:`CreateIndex`,
 :class:`ScanDelete` — receives each effect's result, and finally returns the
 operation's result. Flows do no I/O::
 
-    def _count_flow(self, expression):
-        (reply,) = yield Commands([count_command(self.settings.name, expression)], "counting")
+    def count(state, expression):
+        (reply,) = yield Commands([count_command(state.settings.name, expression)], "counting")
         return total_results(reply)
 
+The flows live in :mod:`redis_docstore._ops`.
 :class:`~redis_docstore.store.DocumentStore` performs effects with blocking
 calls, :class:`~redis_docstore.async_store.AsyncDocumentStore` with awaits (both
-through their bases in :mod:`redis_docstore.runners`); that is all either
+through the runner they hold, from :mod:`redis_docstore._runners`); that is all either
 adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split, in the
 sans-I/O style of h11).
 """

@@ -33,6 +33,7 @@ __all__ = [
     "aggregate_keys_command",
     "check_complete",
     "count_command",
+    "decode",
     "indexed_keys_command",
     "knn_command",
     "parse_documents",
@@ -347,6 +348,11 @@ def check_complete(reply: Mapping[Any, Any]) -> None:
     if warnings:
         shown = "; ".join(_text(w) for w in warnings)
         raise IncompleteResultsError(f"Redis returned partial results: {shown}")
+
+
+def decode(value: Any) -> Any:
+    """``bytes`` to ``str``; anything else unchanged (a reply value of either protocol)."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _text(value: Any) -> str:

@@ -1,6 +1,6 @@
 """How a store performs a flow's effects: with blocking calls, or with awaits.
 
-Every operation is a flow in :mod:`redis_docstore.base` that yields effects
+Every operation is a flow in :mod:`redis_docstore._ops` that yields effects
 (:mod:`redis_docstore.effects`); a runner performs them and sends the results
 back in. :class:`BlockingRunner` does it with blocking redis-py calls and is the
 base of :class:`~redis_docstore.store.DocumentStore`; :class:`AsyncRunner` does it
@@ -28,7 +28,8 @@ import redis.asyncio
 import redis.exceptions
 from redisvl.index import AsyncSearchIndex, SearchIndex
 
-from redis_docstore.base import RETRY_FIRST_DELAY, RETRY_MAX_DELAY, StoreBase
+from redis_docstore._ops.lifecycle import wait_indexed
+from redis_docstore._ops.state import StoreState
 from redis_docstore.batching import EmbeddingBatcher
 from redis_docstore.connection import (
     ASYNC_NO_RETRY,
@@ -60,6 +61,8 @@ __all__ = ["AsyncRunner", "BlockingRunner"]
 T = TypeVar("T")
 SCAN_BATCH = 1000
 WRITERS = 4  # background write threads (one pipeline in flight per add call)
+RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
+RETRY_MAX_DELAY = 1.0  # ... doubling up to this
 
 
 def _read_reply(connection: Any) -> Any:
@@ -70,12 +73,15 @@ def _read_reply(connection: Any) -> Any:
         return exc
 
 
-class BlockingRunner(StoreBase):
+class BlockingRunner:
     """Performs flows with blocking redis-py calls (the base of ``DocumentStore``)."""
 
-    def _open_connections(self, url: str) -> None:
+    def _open_connections(self, url: str, state: StoreState, *, retry_timeout: float) -> None:
         """Set up the connection state; called by the store's constructor."""
         self._url = url
+        self._state = state
+        self.retry_timeout = retry_timeout
+        self._recovering = False
         self._client: redis.Redis = redis.Redis.from_url(url, retry=NO_RETRY, **CLIENT_OPTIONS)
         # RESP3 for everything; RESP2, opened on first use, for searches.
         self._clients: dict[RespProtocol, redis.Redis] = {3: self._client}
@@ -124,7 +130,7 @@ class BlockingRunner(StoreBase):
         if isinstance(effect, Commands):
             return self._send(effect)
         if isinstance(effect, Embed):
-            return self._batcher.embed(effect.texts, effect.embedder or self.embedder)
+            return self._batcher.embed(effect.texts, effect.embedder or self._state.embedder)
         if isinstance(effect, Sleep):
             time.sleep(effect.seconds)
             return None
@@ -156,7 +162,7 @@ class BlockingRunner(StoreBase):
                 # A store that never reached its server fails at once (a wrong
                 # URL); one that did rides out a restart or a dropped connection,
                 # for retry_timeout seconds in all.
-                retry = effect.idempotent and self._ready and not self._recovering
+                retry = effect.idempotent and self._state.ready and not self._recovering
                 if not retry or time.monotonic() + delay > deadline:
                     raise
             time.sleep(delay)
@@ -165,10 +171,10 @@ class BlockingRunner(StoreBase):
 
     def _recover(self) -> None:
         """After a reconnection: a restarted server may still be rebuilding the index."""
-        if self._ready and not self._recovering:
+        if self._state.ready and not self._recovering:
             self._recovering = True
             try:
-                self._run(self._wait_indexed_flow(self.settings.name))
+                self._run(wait_indexed(self._state, self._state.settings.name))
             except StoreConnectionError:
                 pass  # still down; the caller keeps retrying
             finally:
@@ -234,15 +240,18 @@ class BlockingRunner(StoreBase):
         return deleted
 
 
-class AsyncRunner(StoreBase):
+class AsyncRunner:
     """Performs flows with ``redis.asyncio`` awaits (the base of ``AsyncDocumentStore``).
 
     The model runs in a worker thread, so embedding never blocks the event loop.
     """
 
-    def _open_connections(self, url: str) -> None:
+    def _open_connections(self, url: str, state: StoreState, *, retry_timeout: float) -> None:
         """Set up the connection state; called by the store's constructor."""
         self._url = url
+        self._state = state
+        self.retry_timeout = retry_timeout
+        self._recovering = False
         self._client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
             url, retry=ASYNC_NO_RETRY, **CLIENT_OPTIONS
         )
@@ -281,7 +290,9 @@ class AsyncRunner(StoreBase):
         if isinstance(effect, Commands):
             return await self._send(effect)
         if isinstance(effect, Embed):
-            return await self._batcher.aembed(effect.texts, effect.embedder or self.embedder)
+            return await self._batcher.aembed(
+                effect.texts, effect.embedder or self._state.embedder
+            )
         if isinstance(effect, Sleep):
             await asyncio.sleep(effect.seconds)
             return None
@@ -308,7 +319,7 @@ class AsyncRunner(StoreBase):
                 # A store that never reached its server fails at once (a wrong
                 # URL); one that did rides out a restart or a dropped connection,
                 # for retry_timeout seconds in all.
-                retry = effect.idempotent and self._ready and not self._recovering
+                retry = effect.idempotent and self._state.ready and not self._recovering
                 if not retry or time.monotonic() + delay > deadline:
                     raise
             await asyncio.sleep(delay)
@@ -317,10 +328,10 @@ class AsyncRunner(StoreBase):
 
     async def _recover(self) -> None:
         """After a reconnection: a restarted server may still be rebuilding the index."""
-        if self._ready and not self._recovering:
+        if self._state.ready and not self._recovering:
             self._recovering = True
             try:
-                await self._run(self._wait_indexed_flow(self.settings.name))
+                await self._run(wait_indexed(self._state, self._state.settings.name))
             except StoreConnectionError:
                 pass  # still down; the caller keeps retrying
             finally:

@@ -1,36 +1,35 @@
 """The DocumentStore: add documents, search them by meaning within genres.
 
-Every operation is written once, as a flow in :mod:`redis_docstore.base`; this
-class runs flows with blocking redis-py calls (its base,
-:class:`~redis_docstore.runners.BlockingRunner`). :class:`AsyncDocumentStore`
-(``async_store``) runs the same flows with awaits.
+Every operation is written once, as a flow in :mod:`redis_docstore._ops`; this
+class calls it and hands it to its runner, which performs it with blocking
+redis-py calls (:class:`~redis_docstore.runners.BlockingRunner`).
+:class:`~redis_docstore.async_store.AsyncDocumentStore` runs the same flows
+with awaits.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from redis_docstore.base import DEFAULT_EF_RUNTIME, LoadReport, default_embedder
+from redis_docstore._base_store import BaseStore
+from redis_docstore._ops import filtering, lifecycle, migration, reads, search, writes
+from redis_docstore._ops.spec import TextMode
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState, default_embedder
 from redis_docstore.connection import redact_url
-from redis_docstore.documents import Document, Hit
+from redis_docstore.documents import Document, Hit, LoadReport
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.query import validate_k
 from redis_docstore.runners import BlockingRunner
 from redis_docstore.schema import Algorithm, DataType, Distance
-from redis_docstore.search import TextMode
 
-if TYPE_CHECKING:
-    from redis_docstore.server import EmbeddedServer
-
-__all__ = ["DocumentStore", "default_embedder", "redact_url"]
+__all__ = ["DEFAULT_EF_RUNTIME", "DocumentStore", "default_embedder", "redact_url"]
 
 
-class DocumentStore(BlockingRunner):
+class DocumentStore(BaseStore, BlockingRunner):
     """JSON documents in Redis Stack with genre-filtered semantic search.
 
     The index is created on first use (or by :meth:`create`). Use
@@ -96,7 +95,7 @@ class DocumentStore(BlockingRunner):
         allow_eviction: bool = False,
         query_timeout: float | None = None,
     ) -> None:
-        super().__init__(
+        state = StoreState(
             index=index,
             prefix=prefix,
             distance=distance,
@@ -107,39 +106,11 @@ class DocumentStore(BlockingRunner):
             ef_runtime=ef_runtime,
             overwrite=overwrite,
             index_timeout=index_timeout,
-            retry_timeout=retry_timeout,
             allow_eviction=allow_eviction,
             query_timeout=query_timeout,
         )
-        self._open_connections(url)
-        self._server: EmbeddedServer | None = None
-
-    @classmethod
-    def embedded(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> DocumentStore:
-        """Open a store on a private Redis Stack server started for it.
-
-        Args:
-            path: Directory for the server's data, persisted with AOF; reopening
-                the same path sees the same documents. ``None`` starts a
-                throwaway server whose data is removed on :meth:`close`.
-            **options: Keyword options of the constructor (``index``, ...).
-
-        Returns:
-            A store that stops its server on :meth:`close`.
-
-        Raises:
-            ServerError: The server's binaries are missing or it did not start.
-        """
-        from redis_docstore.server import EmbeddedServer
-
-        server = EmbeddedServer(path).start()
-        try:
-            store = cls(server.url, **options)
-        except BaseException:
-            server.stop()
-            raise
-        store._server = server
-        return store
+        super().__init__(url, state)
+        self._open_connections(url, state, retry_timeout=retry_timeout)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -160,7 +131,7 @@ class DocumentStore(BlockingRunner):
             StoreError: Redis failed (``MissingModuleError`` without the
                 search module, ``StoreConnectionError`` when unreachable).
         """
-        self._run(self._create_flow(overwrite))
+        self._run(lifecycle.create(self._state, overwrite))
 
     def drop(self, *, delete_documents: bool) -> None:
         """Drop the index.
@@ -173,7 +144,7 @@ class DocumentStore(BlockingRunner):
         Raises:
             StoreError: Redis failed.
         """
-        self._run(self._drop_flow(delete_documents=delete_documents))
+        self._run(lifecycle.drop(self._state, delete_documents=delete_documents))
 
     def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
@@ -192,19 +163,6 @@ class DocumentStore(BlockingRunner):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        s = self.settings
-        return (
-            f"{type(self).__name__}({redact_url(self._url)!r}, index={s.name!r}, "
-            f"prefix={s.prefix!r}, distance={s.distance!r}, algorithm={s.algorithm!r}, "
-            f"dims={s.dims})"
-        )
-
-    @property
-    def url(self) -> str:
-        """The server's URL with any password masked."""
-        return redact_url(self._url)
 
     # -- writes ------------------------------------------------------------------
 
@@ -228,7 +186,7 @@ class DocumentStore(BlockingRunner):
             ValidationError: An invalid document; nothing was written.
             StoreError: Redis failed.
         """
-        return self._run(self._load_flow(documents, skip_unchanged=False)).ids
+        return self._run(writes.load(self._state, documents, skip_unchanged=False)).ids
 
     def load(
         self, documents: Iterable[Document] | Document, *, skip_unchanged: bool = True
@@ -250,7 +208,7 @@ class DocumentStore(BlockingRunner):
             ValidationError: An invalid document; nothing was written.
             StoreError: Redis failed.
         """
-        return self._run(self._load_flow(documents, skip_unchanged=skip_unchanged))
+        return self._run(writes.load(self._state, documents, skip_unchanged=skip_unchanged))
 
     def update(
         self,
@@ -278,7 +236,7 @@ class DocumentStore(BlockingRunner):
             StoreError: Redis failed.
         """
         return self._run(
-            self._update_flow(doc_id, content=content, genre=genre, metadata=metadata)
+            writes.update(self._state, doc_id, content=content, genre=genre, metadata=metadata)
         )
 
     def delete(
@@ -301,9 +259,9 @@ class DocumentStore(BlockingRunner):
         if (ids is None) == (where is None):
             raise ValidationError("delete() takes ids or where=, not both or neither")
         if where is not None:
-            return self._run(self._delete_where_flow(where))
+            return self._run(writes.delete_where(self._state, where))
         assert ids is not None
-        return self._run(self._delete_ids_flow(ids))
+        return self._run(writes.delete_ids(self._state, ids))
 
     def reembed(self, embedder: Embedder, *, batch_size: int = 256) -> int:
         """Move the store to another embedding model without a half-built index.
@@ -326,7 +284,7 @@ class DocumentStore(BlockingRunner):
             ValidationError: An invalid embedder or batch size.
             StoreError: Redis failed (the old index is still in use).
         """
-        return self._run(self._reembed_flow(embedder, batch_size=batch_size))
+        return self._run(migration.reembed(self._state, embedder, batch_size=batch_size))
 
     # -- reads -------------------------------------------------------------------
 
@@ -343,7 +301,7 @@ class DocumentStore(BlockingRunner):
             InvalidDocumentError: An invalid id.
             StoreError: Redis failed.
         """
-        return self._run(self._get_flow(doc_id))
+        return self._run(reads.get(self._state, doc_id))
 
     def count(
         self,
@@ -369,10 +327,14 @@ class DocumentStore(BlockingRunner):
             InvalidFilterError: An invalid ``where``.
             StoreError: Redis failed.
         """
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        expression = filtering.expression(
+            self._state,
+            genre=genre,
+            genres_all=genres_all,
+            exclude_genres=exclude_genres,
+            where=where,
         )
-        return self._run(self._count_flow(expression))
+        return self._run(reads.count(self._state, expression))
 
     def genres(
         self,
@@ -400,10 +362,14 @@ class DocumentStore(BlockingRunner):
             ValidationError: An invalid filter.
             StoreError: Redis failed.
         """
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        expression = filtering.expression(
+            self._state,
+            genre=genre,
+            genres_all=genres_all,
+            exclude_genres=exclude_genres,
+            where=where,
         )
-        return self._run(self._genres_flow(expression))
+        return self._run(reads.genres(self._state, expression))
 
     def list_documents(
         self,
@@ -432,10 +398,14 @@ class DocumentStore(BlockingRunner):
             ValidationError: An invalid filter, offset or limit.
             StoreError: Redis failed.
         """
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        expression = filtering.expression(
+            self._state,
+            genre=genre,
+            genres_all=genres_all,
+            exclude_genres=exclude_genres,
+            where=where,
         )
-        return self._run(self._list_flow(expression, offset=offset, limit=limit))
+        return self._run(reads.page(self._state, expression, offset=offset, limit=limit))
 
     def iter_documents(
         self,
@@ -465,8 +435,12 @@ class DocumentStore(BlockingRunner):
             ValidationError: An invalid filter (raised at once, not on iteration).
             StoreError: Redis failed.
         """
-        expression = self._filter_expression(
-            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
+        expression = filtering.expression(
+            self._state,
+            genre=genre,
+            genres_all=genres_all,
+            exclude_genres=exclude_genres,
+            where=where,
         )
         validate_k(batch_size, "batch_size")
 
@@ -474,7 +448,9 @@ class DocumentStore(BlockingRunner):
             cursor: int | None = None
             while cursor != 0:
                 docs, cursor = self._run(
-                    self._cursor_flow(expression, batch_size=batch_size, cursor=cursor)
+                    reads.cursor_page(
+                        self._state, expression, batch_size=batch_size, cursor=cursor
+                    )
                 )
                 yield from docs
 
@@ -542,13 +518,13 @@ class DocumentStore(BlockingRunner):
                 non-finite values.
             StoreError: Redis failed.
         """
-        spec = self._search_spec(
-            k=k, offset=offset, genre=genre, genres_all=genres_all,
+        spec = search.spec(
+            self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
             ef_runtime=ef_runtime,
         )  # fmt: skip
-        return self._run(self._search_flow([query], spec))[0]
+        return self._run(search.search(self._state, [query], spec))[0]
 
     def search_many(
         self,
@@ -582,15 +558,15 @@ class DocumentStore(BlockingRunner):
         Raises:
             As :meth:`search`.
         """
-        spec = self._search_spec(
-            k=k, offset=offset, genre=genre, genres_all=genres_all,
+        spec = search.spec(
+            self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
             ef_runtime=ef_runtime,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
-        return self._run(self._search_flow(list(queries), spec)) if queries else []
+        return self._run(search.search(self._state, list(queries), spec)) if queries else []
 
     def info(self) -> dict[str, Any]:
         """The index's schema, document count, memory, embedder and indexing failures.
@@ -598,4 +574,4 @@ class DocumentStore(BlockingRunner):
         Raises:
             StoreError: Redis failed.
         """
-        return self._run(self._info_flow())
+        return self._run(reads.info(self._state))

@@ -145,7 +145,7 @@ def test_concurrent_text_searches_share_passes_and_match_one_by_one(
         requests = store._batcher.requests - before[0]
         passes = store._batcher.passes - before[1]
         store.embedding_cache_size = 0  # no cache: each query embedded alone again
-        store._embedding_cache.clear()
+        store._state.embedding_cache.clear()
         alone = [[(h.id, h.distance) for h in store.search(q, k=3, genre="g1")] for q in queries]
     assert passes < requests == len(queries)
     for mine, theirs in zip(together, alone, strict=True):
@@ -172,7 +172,7 @@ def test_concurrent_async_callers_share_passes_and_match_one_by_one(
             together = [[h.id for h in hits] for hits in results[: len(queries)]]
             counters = store._batcher.requests, store._batcher.passes
             store.embedding_cache_size = 0
-            store._embedding_cache.clear()
+            store._state.embedding_cache.clear()
             alone = [[h.id for h in await store.search(q, k=2, genre="all")] for q in queries]
             assert await store.count(genre="new") == 8
             return together, alone, *counters

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from redis_docstore import DefaultEmbedder
-from redis_docstore import base as base_module
+from redis_docstore._ops import state as state_module
 
 ROOT = Path(__file__).parents[2]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
@@ -28,7 +28,7 @@ def test_readme_python_blocks_run(
     shutil.copytree(ROOT / "fixtures", tmp_path / "fixtures")
     monkeypatch.chdir(tmp_path)
     # The blocks' stores use the session's model instead of loading their own.
-    monkeypatch.setattr(base_module, "default_embedder", lambda: embedder)
+    monkeypatch.setattr(state_module, "default_embedder", lambda: embedder)
     namespace: dict[str, object] = {"__name__": "readme"}
     try:
         for number, block in enumerate(blocks, start=1):

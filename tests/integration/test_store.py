@@ -574,8 +574,8 @@ def test_the_same_text_under_other_genres_is_another_document(tiny_store: Docume
 def test_a_store_created_with_the_content_id_scheme_keeps_it(
     redis_stack_url: str, store_names: StoreNames
 ) -> None:
+    from redis_docstore._ops.meta import meta_key
     from redis_docstore.documents import content_id
-    from redis_docstore.migration import meta_key
 
     options: dict[str, Any] = {
         "index": store_names.index, "prefix": store_names.prefix, "embedder": TinyEmbedder()

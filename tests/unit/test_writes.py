@@ -7,9 +7,9 @@ import pytest
 import redis.exceptions
 
 from redis_docstore import Document, DocumentStore
+from redis_docstore._ops.writes import WRITE_BATCH, load, records, write
 from redis_docstore.effects import Collect, Commands, Embed, Submit
 from redis_docstore.errors import StoreFullError
-from redis_docstore.writes import WRITE_BATCH, write_flow
 
 
 class Tiny:
@@ -29,9 +29,9 @@ def indexed(store: DocumentStore, docs: list[Document]) -> dict[str, Any]:
 
 
 def written_batches(docs: list[Document]) -> tuple[list[int], list[int]]:
-    """Drive write_flow by hand: the sizes of the embed calls and of the pipelines."""
+    """Drive write() by hand: the sizes of the embed calls and of the pipelines."""
     store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects
-    flow = write_flow(store, store._records(docs))
+    flow = write(store._state, records(store._state, docs))
     embedded: list[int] = []
     pipelines: list[int] = []
     tickets: dict[int, int] = {}
@@ -100,7 +100,7 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
     submitted: list[int] = []
 
     def drive() -> None:
-        flow = write_flow(store, store._records(docs))
+        flow = write(store._state, records(store._state, docs))
         reply: Any = None
         while True:
             effect = flow.send(reply)
@@ -124,8 +124,8 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
 def drive_load(docs: list[Document], answer: Any) -> Any:
     """Run ``add`` of ``docs`` by hand; ``answer(effect)`` replies to each Commands."""
     store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects
-    store._ready = True  # the index "exists": no opening round trip
-    flow = store._load_flow(docs, skip_unchanged=False)
+    store._state.ready = True  # the index "exists": no opening round trip
+    flow = load(store._state, docs, skip_unchanged=False)
     reply: Any = None
     try:
         while True:
@@ -191,8 +191,8 @@ def test_a_document_deleted_between_write_and_check_is_no_indexing_error() -> No
 
 
 def test_writes_seen_by_a_running_migration_are_not_acknowledged() -> None:
+    from redis_docstore._ops.writes import check_guard
     from redis_docstore.errors import MigrationInProgressError, StoreReembeddedError
-    from redis_docstore.writes import check_guard
 
     store = DocumentStore("redis://localhost:1", embedder=Tiny())
     check_guard(store.settings, ["1", None], ["a"])  # generation 1, nothing running: acknowledged

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from redis_docstore import DocumentStore, InvalidQueryError
-from redis_docstore.base import CACHE_SIZE
+from redis_docstore._ops import search
+from redis_docstore._ops.state import CACHE_SIZE
 
 
 class Tiny:
@@ -21,7 +22,7 @@ def spec_of(store: DocumentStore, **options: object) -> object:
         max_distance=None, text=None, text_mode="boost", alpha=0.7, mmr_lambda=None,
         fetch_k=None, ef_runtime=None,
     )  # fmt: skip
-    return store._search_spec(**{**defaults, **options})  # type: ignore[arg-type]
+    return search.spec(store._state, **{**defaults, **options})  # type: ignore[arg-type]
 
 
 def test_search_specs_are_cached_per_shape() -> None:
@@ -53,7 +54,7 @@ def test_the_spec_cache_is_bounded() -> None:
     store = DocumentStore("redis://localhost:1", embedder=Tiny())
     for i in range(CACHE_SIZE + 10):
         spec_of(store, k=i + 1)
-    assert len(store._spec_cache) <= CACHE_SIZE
+    assert len(store._state.spec_cache) <= CACHE_SIZE
 
 
 @pytest.mark.parametrize(

@@ -1,26 +1,44 @@
-"""Writing documents: embed and write in overlapping batches, and say what landed.
+"""Writing documents: add/load, update and delete, and saying exactly what landed.
 
-``load_flow`` is ``add``/``load``: validate (already done by the caller's
-``_records``), skip what is stored unchanged, embed batch n+1 while batch n is
-written, check that Redis indexed what it stored, and report exactly which
-documents were written when something fails.
+:func:`load` is ``add``/``load``: validate (:func:`records`), skip what is
+stored unchanged, embed batch n+1 while batch n is written, check that Redis
+indexed what it stored, and report exactly which documents were written when
+something fails. :func:`update` changes fields in one transaction;
+:func:`delete_ids` and :func:`delete_where` delete. Every write is followed,
+in its pipeline, by the guard (:func:`guard_command`, :func:`check_guard`)
+that refuses to acknowledge what a running ``reembed`` may not carry over.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 import orjson
 
+from redis_docstore._ops.embedding import embed
+from redis_docstore._ops.filtering import expression as filter_expression
+from redis_docstore._ops.lifecycle import ensure
+from redis_docstore._ops.meta import MIGRATING, meta_key
+from redis_docstore._ops.state import StoreState
 from redis_docstore.connection import translate
-from redis_docstore.documents import Document, Record
+from redis_docstore.documents import (
+    Document,
+    LoadReport,
+    Record,
+    parse_document,
+    prepare_documents,
+    prepare_update,
+    validate_id,
+    vector_json,
+)
 from redis_docstore.effects import Collect, Commands, Flow, Submit
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import (
     DocstoreError,
+    DocumentNotFoundError,
     IndexingError,
     MigrationInProgressError,
     StoreConnectionError,
@@ -30,23 +48,25 @@ from redis_docstore.errors import (
     ValidationError,
     WriteError,
 )
-from redis_docstore.migration import MIGRATING, decode, meta_key
-from redis_docstore.query import indexed_keys_command, result_keys
+from redis_docstore.filters import Filter
+from redis_docstore.query import decode, indexed_keys_command, result_keys, search_ids_command
 from redis_docstore.schema import IndexSettings
 
-if TYPE_CHECKING:
-    from redis_docstore.base import StoreBase
-
 __all__ = [
-    "LoadReport",
+    "DELETE_BATCH",
+    "WRITE_BATCH",
     "check_guard",
+    "delete_ids",
+    "delete_where",
     "guard_command",
-    "indexing_error_flow",
-    "load_flow",
-    "unindexed_flow",
+    "indexing_error",
+    "load",
+    "records",
+    "unindexed",
+    "update",
+    "write",
     "write_commands",
     "write_error",
-    "write_flow",
 ]
 
 # Documents per pipeline. Measured (store ingest of 30k documents, best of 2,
@@ -54,40 +74,56 @@ __all__ = [
 # 2,000: 2,273. Small batches keep the server busier (one is in flight while
 # the next is built); 250 halves the round trips of 100 for the same rate.
 WRITE_BATCH = 250
+DELETE_BATCH = 1000  # keys per delete-by-filter round
 
 
-@dataclass(frozen=True, slots=True)
-class LoadReport:
-    """What :meth:`load` did.
+def records(
+    state: StoreState,
+    documents: Iterable[Document] | Document,
+    settings: IndexSettings | None = None,
+) -> list[Record]:
+    """Validate documents for the store's index (all of them, before anything is written).
 
-    Attributes:
-        ids: Every document's id, in input order.
-        written: Ids written (new or changed), in input order.
-        unchanged: Ids already stored with the same content, genres and
-            metadata: neither embedded nor written again.
+    Args:
+        state: The store's state.
+        documents: The documents (or one document).
+        settings: The settings (generation) written to; the store's by default.
+
+    Raises:
+        ValidationError: An invalid document.
     """
+    if isinstance(documents, Document):
+        documents = [documents]
+    s = state.settings if settings is None else settings
+    return prepare_documents(
+        documents,
+        dims=s.dims,
+        distance=s.distance,
+        metadata_fields=dict(s.metadata_fields),
+        id_scheme=s.id_scheme,
+    )
 
-    ids: list[str]
-    written: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
 
-
-def load_flow(
-    store: StoreBase, documents: Iterable[Document] | Document, *, skip_unchanged: bool
+def load(
+    state: StoreState, documents: Iterable[Document] | Document, *, skip_unchanged: bool
 ) -> Flow[LoadReport]:
+    """Add or replace documents; with ``skip_unchanged``, leave those stored unchanged.
+
+    See ``DocumentStore.add`` and ``DocumentStore.load`` for the contract.
+    """
     documents = [documents] if isinstance(documents, Document) else list(documents)
-    checked = store.settings
-    records = store._records(documents)
-    if not records:
+    checked = state.settings
+    prepared = records(state, documents)
+    if not prepared:
         return LoadReport(ids=[])
-    yield from store._ensure_flow()
-    s = store.settings
+    yield from ensure(state)
+    s = state.settings
     if s is not checked:
         # The index, opened just now, keeps an older id scheme, or a reembed
         # switched generations: check the documents against what is written to.
-        records = store._records(documents, s)
+        prepared = records(state, documents, s)
     # The last of several documents with one id wins, as in a dict.
-    todo = list({r.id: r for r in records}.values())
+    todo = list({r.id: r for r in prepared}.values())
     unchanged: set[str] = set()
     if skip_unchanged:
         stored = yield Commands(
@@ -98,10 +134,10 @@ def load_flow(
         todo = [r for r in todo if r.id not in unchanged]
     last = {r.id for r in todo}
     if todo:
-        unindexed = yield from write_flow(store, todo, s)
-        if unindexed:
-            raise (yield from indexing_error_flow(store, unindexed))
-    ids = [r.id for r in records]
+        missed = yield from write(state, todo, s)
+        if missed:
+            raise (yield from indexing_error(state, missed))
+    ids = [r.id for r in prepared]
     return LoadReport(
         ids=ids,
         written=[i for i in dict.fromkeys(ids) if i in last],
@@ -109,8 +145,8 @@ def load_flow(
     )
 
 
-def write_flow(
-    store: StoreBase, records: Sequence[Record], settings: IndexSettings | None = None
+def write(
+    state: StoreState, records: Sequence[Record], settings: IndexSettings | None = None
 ) -> Flow[list[str]]:
     """Embed and write in batches, the model's work overlapping Redis' work.
 
@@ -126,7 +162,7 @@ def write_flow(
     whatever the size of the index.
 
     Args:
-        store: The store.
+        state: The store's state.
         records: Validated documents.
         settings: The settings (generation) written to; the store's by default.
 
@@ -134,9 +170,9 @@ def write_flow(
         The ids written that Redis did not index (normally none: validation
         refuses what it could not index).
     """
-    s = store.settings if settings is None else settings
+    s = state.settings if settings is None else settings
     confirmed: list[str] = []
-    unindexed: list[str] = []
+    missed: list[str] = []
     in_flight: list[tuple[Sequence[Record], Any]] = []
     batches = [records[i : i + WRITE_BATCH] for i in range(0, len(records), WRITE_BATCH)]
     if batches and any(r.embedding is None for r in batches[-1]):
@@ -147,12 +183,12 @@ def write_flow(
     try:
         for n, batch in enumerate(batches, 1):
             missing = [r.content for r in batch if r.embedding is None]
-            computed = iter((yield from store._embed_flow(missing, s)))
+            computed = iter((yield from embed(state, missing, s)))
             vectors = [r.embedding if r.embedding is not None else next(computed) for r in batch]
             # RESP2: nothing here can be partial, and its replies cost less to
             # make and read (~30 us of a single-document add).
             effect = Commands(
-                write_commands(s, batch, vectors, guard_command(store)),
+                write_commands(s, batch, vectors, guard_command(state)),
                 "writing documents",
                 allow_errors=True,
                 protocol=2,
@@ -160,18 +196,18 @@ def write_flow(
             if n < len(batches):
                 in_flight.append((batch, (yield Submit(effect))))
                 if len(in_flight) > 1:
-                    ok, bad = yield from collect_flow(store, s, *in_flight.pop(0))
+                    ok, bad = yield from collect(state, s, *in_flight.pop(0))
                     confirmed += ok
-                    unindexed += bad
+                    missed += bad
             else:
                 replies = yield effect
                 while in_flight:
-                    ok, bad = yield from collect_flow(store, s, *in_flight.pop(0))
+                    ok, bad = yield from collect(state, s, *in_flight.pop(0))
                     confirmed += ok
-                    unindexed += bad
-                ok, bad = yield from confirm_flow(store, s, batch, replies)
+                    missed += bad
+                ok, bad = yield from confirm(state, s, batch, replies)
                 confirmed += ok
-                unindexed += bad
+                missed += bad
     except (StoreError, ValidationError) as exc:
         written = confirmed + list(getattr(exc, "confirmed", ()))
         if isinstance(exc, ValidationError) and not (written or in_flight):
@@ -192,7 +228,110 @@ def write_flow(
         done = set(written)
         rest = [r.id for r in records if r.id not in done]
         raise write_error(exc, written, rest) from exc
-    return unindexed
+    return missed
+
+
+def update(
+    state: StoreState,
+    doc_id: str,
+    *,
+    content: str | None,
+    genre: str | Sequence[str] | None,
+    metadata: Mapping[str, Any] | None,
+) -> Flow[Document]:
+    """Change the given fields only, in one MULTI/EXEC of path-level writes.
+
+    Two clients updating different fields of one document never erase
+    each other's change; new content is embedded again, the same content
+    is not (its stored value is read first). See ``DocumentStore.update``.
+    """
+    validate_id(doc_id)
+    new_content, genres, new_metadata = prepare_update(
+        content, genre, metadata, metadata_fields=dict(state.settings.metadata_fields)
+    )
+    yield from ensure(state)  # first: a re-embedded store's keys are its generation's
+    s = state.settings
+    key = s.key(doc_id)
+    changes: list[tuple[Any, ...]] = []
+    if new_content is not None:
+        stored, guard = yield Commands(
+            [("JSON.GET", key, "$.content"), guard_command(state)],
+            f"reading document {doc_id!r}",
+        )
+        if stored is None:
+            check_guard(s, guard, [doc_id])  # not found in a generation left behind?
+            raise DocumentNotFoundError(doc_id)
+        if orjson.loads(stored) != [new_content]:
+            (vector,) = yield from embed(state, [new_content], s)
+            changes.append(("JSON.SET", key, "$.content", orjson.dumps(new_content)))
+            changes.append(("JSON.SET", key, "$.embedding", vector_json(vector)))
+    if genres is not None:
+        changes.append(("JSON.SET", key, "$.genre", orjson.dumps(list(genres))))
+    if new_metadata is not None:
+        changes.append(("JSON.SET", key, "$.metadata", orjson.dumps(new_metadata)))
+    # A path write to a missing key is an error reply, never a new document;
+    # the transaction then reads the document back and checks it is indexed.
+    *replies, raw, check, guard = yield Commands(
+        [*changes, ("JSON.GET", key), indexed_keys_command(s.name, [key]), guard_command(state)],
+        f"updating {doc_id!r}",
+        transaction=True,
+        allow_errors=True,
+    )
+    check_guard(s, guard, [doc_id])
+    if raw is None:
+        raise DocumentNotFoundError(doc_id)
+    for reply in (*replies, raw, check):
+        if isinstance(reply, Exception):
+            raise translate(reply, f"updating {doc_id!r}")
+    if key not in result_keys(check) and (yield from unindexed(state, [doc_id])):
+        raise (yield from indexing_error(state, [doc_id]))
+    document = parse_document(doc_id, raw)
+    return replace(document, genre=list(document.genres))  # always a list, as given back
+
+
+def delete_ids(state: StoreState, ids: Iterable[str] | str) -> Flow[int]:
+    """Delete documents by id; how many existed.
+
+    Raises:
+        InvalidDocumentError: An invalid id; nothing was deleted.
+    """
+    if isinstance(ids, str):
+        ids = [ids]
+    ids = [validate_id(i) for i in ids]
+    if not ids:
+        return 0
+    yield from ensure(state)  # a re-embedded store's keys are under its generation
+    s = state.settings
+    deleted, guard = yield Commands(
+        [("UNLINK", *map(s.key, ids)), guard_command(state)], "deleting documents"
+    )
+    check_guard(s, guard, ids)
+    return int(deleted)
+
+
+def delete_where(state: StoreState, where: Filter) -> Flow[int]:
+    """Delete every document matching ``where``, in rounds of ``DELETE_BATCH``; how many.
+
+    Raises:
+        InvalidFilterError: An invalid filter; nothing was deleted.
+    """
+    expression = filter_expression(state, where=where)
+    yield from ensure(state)
+    total = 0
+    while True:
+        s = state.settings
+        (reply,) = yield Commands(
+            [search_ids_command(s.name, expression, limit=DELETE_BATCH)],
+            "finding documents to delete",
+        )
+        keys = result_keys(reply)
+        if not keys:
+            return total
+        deleted, guard = yield Commands(
+            [("UNLINK", *keys), guard_command(state)], "deleting documents"
+        )
+        check_guard(s, guard, [k.removeprefix(s.key_prefix) for k in keys])
+        total += int(deleted)
 
 
 def write_commands(
@@ -212,15 +351,15 @@ def write_commands(
     return commands
 
 
-def collect_flow(
-    store: StoreBase, settings: IndexSettings, batch: Sequence[Record], ticket: Any
+def collect(
+    state: StoreState, settings: IndexSettings, batch: Sequence[Record], ticket: Any
 ) -> Flow[tuple[list[str], list[str]]]:
-    """Wait for one submitted batch: ``confirm_flow`` of its replies."""
-    return (yield from confirm_flow(store, settings, batch, (yield Collect(ticket))))
+    """Wait for one submitted batch: :func:`confirm` of its replies."""
+    return (yield from confirm(state, settings, batch, (yield Collect(ticket))))
 
 
-def confirm_flow(
-    store: StoreBase, settings: IndexSettings, batch: Sequence[Record], replies: Sequence[Any]
+def confirm(
+    state: StoreState, settings: IndexSettings, batch: Sequence[Record], replies: Sequence[Any]
 ) -> Flow[tuple[list[str], list[str]]]:
     """The ids a batch wrote and those of them Redis did not index; or a WriteError.
 
@@ -239,18 +378,18 @@ def confirm_flow(
         raise translate(check, "checking that documents were indexed")
     indexed = set(result_keys(check))
     suspects = [i for i in ok if settings.key(i) not in indexed]
-    unindexed = (yield from unindexed_flow(store, suspects)) if suspects else []
-    return ok, unindexed
+    missed = (yield from unindexed(state, suspects)) if suspects else []
+    return ok, missed
 
 
-def unindexed_flow(store: StoreBase, ids: Sequence[str]) -> Flow[list[str]]:
+def unindexed(state: StoreState, ids: Sequence[str]) -> Flow[list[str]]:
     """Which of ``ids`` exist but are not in the index, asked in one transaction.
 
     Only when a batch's own check missed some of its keys: another client may
     have deleted a document between its write and the check (that is no
     indexing failure); the transaction sees keys and index at one instant.
     """
-    s = store.settings
+    s = state.settings
     keys = [s.key(i) for i in ids]
     # JSON.GET of a small path answers None for a missing key (and needs no
     # ACL rule beyond what the store has).
@@ -267,9 +406,9 @@ def unindexed_flow(store: StoreBase, ids: Sequence[str]) -> Flow[list[str]]:
     ]
 
 
-def indexing_error_flow(store: StoreBase, ids: Sequence[str]) -> Flow[IndexingError]:
+def indexing_error(state: StoreState, ids: Sequence[str]) -> Flow[IndexingError]:
     """The IndexingError for documents stored but not indexed, with Redis' reason."""
-    s = store.settings
+    s = state.settings
     (info,) = yield Commands([("FT.INFO", s.name)], "reading index statistics")
     reason = decode(info.get("Index Errors", {}).get("last indexing error", "unknown"))
     return IndexingError(
@@ -281,9 +420,9 @@ def indexing_error_flow(store: StoreBase, ids: Sequence[str]) -> Flow[IndexingEr
     )
 
 
-def guard_command(store: StoreBase) -> tuple[Any, ...]:
+def guard_command(state: StoreState) -> tuple[Any, ...]:
     """Read after a write, in the same pipeline: the generation, and whether a migration runs."""
-    return ("HMGET", meta_key(store._base_prefix), "generation", MIGRATING)
+    return ("HMGET", meta_key(state.base_prefix), "generation", MIGRATING)
 
 
 def check_guard(settings: IndexSettings, reply: Any, ids: Sequence[str]) -> None:

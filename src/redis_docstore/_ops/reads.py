@@ -1,25 +1,29 @@
 """Reading: documents by id, counts, genres, pages and cursors, and index statistics.
 
 The read operations of both stores, written once as flows (see
-:mod:`redis_docstore.effects`), as :mod:`redis_docstore.writes` holds the writes.
-Commands are built and replies parsed by :mod:`redis_docstore.query`.
+:mod:`redis_docstore.effects`), as :mod:`redis_docstore._ops.writes` holds the
+writes. Commands are built and replies parsed by :mod:`redis_docstore.query`.
+Filters arrive rendered (:func:`redis_docstore._ops.filtering.expression`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from redis_docstore._ops.lifecycle import ensure
+from redis_docstore._ops.meta import meta_key
+from redis_docstore._ops.state import StoreState
 from redis_docstore.conditions import genre_filters
 from redis_docstore.documents import Document, parse_document, validate_id
 from redis_docstore.effects import Commands, Flow
 from redis_docstore.filters import Filter, combine, render
 from redis_docstore.genres import GENRE_FIELD
-from redis_docstore.migration import decode, meta_key
 from redis_docstore.query import (
     aggregate_keys,
     aggregate_keys_command,
     count_command,
+    decode,
     parse_documents,
     result_keys,
     search_ids_command,
@@ -29,39 +33,31 @@ from redis_docstore.query import (
 )
 from redis_docstore.schema import existing_shape, indexing_complete
 
-if TYPE_CHECKING:
-    from redis_docstore.base import StoreBase
-
-__all__ = [
-    "count_flow",
-    "cursor_flow",
-    "genres_flow",
-    "get_flow",
-    "info_flow",
-    "list_flow",
-    "read_documents_flow",
-]
+__all__ = ["count", "cursor_page", "genres", "get", "info", "page", "read_documents"]
 
 
-def get_flow(store: StoreBase, doc_id: str) -> Flow[Document | None]:
+def get(state: StoreState, doc_id: str) -> Flow[Document | None]:
+    """The document with id ``doc_id``, or ``None`` (``DocumentStore.get``)."""
     validate_id(doc_id)
-    yield from store._ensure_flow()  # first: a re-embedded store's keys are its generation's
-    key = store.settings.key(doc_id)
+    yield from ensure(state)  # first: a re-embedded store's keys are its generation's
+    key = state.settings.key(doc_id)
     (raw,) = yield Commands([("JSON.GET", key)], f"reading document {doc_id!r}")
     return None if raw is None else parse_document(doc_id, raw)
 
 
-def count_flow(store: StoreBase, expression: str) -> Flow[int]:
-    yield from store._ensure_flow()
+def count(state: StoreState, expression: str) -> Flow[int]:
+    """How many indexed documents match ``expression``."""
+    yield from ensure(state)
     (reply,) = yield Commands(
-        [count_command(store.settings.name, expression)], "counting documents"
+        [count_command(state.settings.name, expression)], "counting documents"
     )
     return total_results(reply)
 
 
-def genres_flow(store: StoreBase, expression: str) -> Flow[dict[str, int]]:
-    yield from store._ensure_flow()
-    name = store.settings.name
+def genres(state: StoreState, expression: str) -> Flow[dict[str, int]]:
+    """Documents per genre among those matching ``expression``, most frequent first."""
+    yield from ensure(state)
+    name = state.settings.name
     (values,) = yield Commands([("FT.TAGVALS", name, GENRE_FIELD)], "listing genres")
     genres = sorted(decode(v) for v in values)
     if not genres:
@@ -80,33 +76,33 @@ def genres_flow(store: StoreBase, expression: str) -> Flow[dict[str, int]]:
     return {g: n for g, n in ranked if n > 0}
 
 
-def list_flow(
-    store: StoreBase, expression: str, *, offset: int, limit: int
-) -> Flow[list[Document]]:
+def page(state: StoreState, expression: str, *, offset: int, limit: int) -> Flow[list[Document]]:
+    """One page of the documents matching ``expression``, ordered by id."""
     validate_offset(offset)
     validate_k(limit, "limit")
-    yield from store._ensure_flow()
+    yield from ensure(state)
     (reply,) = yield Commands(
-        [aggregate_keys_command(store.settings.name, expression, offset=offset, limit=limit)],
+        [aggregate_keys_command(state.settings.name, expression, offset=offset, limit=limit)],
         "listing documents",
     )
-    return (yield from read_documents_flow(store, aggregate_keys(reply)))
+    return (yield from read_documents(state, aggregate_keys(reply)))
 
 
-def read_documents_flow(store: StoreBase, keys: Sequence[str]) -> Flow[list[Document]]:
+def read_documents(state: StoreState, keys: Sequence[str]) -> Flow[list[Document]]:
+    """The documents stored under ``keys`` (one ``JSON.MGET``)."""
     if not keys:
         return []
     (raws,) = yield Commands([("JSON.MGET", *keys, ".")], "reading documents")
-    return parse_documents(keys, raws, key_prefix=store.settings.key_prefix)
+    return parse_documents(keys, raws, key_prefix=state.settings.key_prefix)
 
 
-def cursor_flow(
-    store: StoreBase, expression: str, *, batch_size: int, cursor: int | None
+def cursor_page(
+    state: StoreState, expression: str, *, batch_size: int, cursor: int | None
 ) -> Flow[tuple[list[Document], int]]:
     """One page of a whole-index read: (documents, next cursor or 0)."""
     validate_k(batch_size, "batch_size")
-    yield from store._ensure_flow()
-    name = store.settings.name
+    yield from ensure(state)
+    name = state.settings.name
     if cursor is None:
         (counted,) = yield Commands([count_command(name, expression)], "counting documents")
         total = total_results(counted)
@@ -118,17 +114,18 @@ def cursor_flow(
     else:
         command = ("FT.CURSOR", "READ", name, cursor, "COUNT", batch_size)
     ((reply, next_cursor),) = yield Commands([command], "reading documents")
-    docs = yield from read_documents_flow(store, aggregate_keys(reply))
+    docs = yield from read_documents(state, aggregate_keys(reply))
     return docs, int(next_cursor)
 
 
-def info_flow(store: StoreBase) -> Flow[dict[str, Any]]:
-    yield from store._ensure_flow()
-    s = store.settings
+def info(state: StoreState) -> Flow[dict[str, Any]]:
+    """The index's statistics and settings (``DocumentStore.info``)."""
+    yield from ensure(state)
+    s = state.settings
     info, meta_reply, sample = yield Commands(
         [
             ("FT.INFO", s.name),
-            ("HGETALL", meta_key(store._base_prefix)),
+            ("HGETALL", meta_key(state.base_prefix)),
             search_ids_command(s.name, "*", limit=20),
         ],
         f"reading index {s.name!r}",
@@ -162,7 +159,7 @@ def info_flow(store: StoreBase) -> Flow[dict[str, Any]]:
             "distance": s.distance,
             "algorithm": s.algorithm,
             "metadata_fields": dict(s.metadata_fields),
-            "ef_runtime": store.ef_runtime,
+            "ef_runtime": state.ef_runtime,
             "id_scheme": s.id_scheme,
         },
         "schema": existing_shape(info),

@@ -2,7 +2,10 @@
 
 ``make_search_spec`` checks a search's options (``k``, paging, range, hybrid,
 MMR) and returns a :class:`SearchSpec`, which builds the Redis command for a
-query vector and parses the reply; the stores' search flows send them.
+query vector and parses the reply; the search flow
+(:mod:`redis_docstore._ops.search`) sends them. This is the edge: the command
+builders below it (:mod:`~redis_docstore.query`, :mod:`~redis_docstore.hybrid`,
+:mod:`~redis_docstore.rerank`) trust what it passes them.
 """
 
 from __future__ import annotations
