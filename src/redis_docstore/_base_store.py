@@ -3,7 +3,7 @@
 As httpx's ``BaseClient`` under ``Client`` and ``AsyncClient``: the store's
 state (:class:`~redis_docstore._ops.state.StoreState`), its read-only view
 (``url``, ``settings``, ...), ``explain`` and ``embedded``. Each store adds
-its runner (:mod:`redis_docstore._runners`) and the operations, which it
+its runner (:mod:`redis_docstore.runners`) and the operations, which it
 calls directly from :mod:`redis_docstore._ops`; the async twin adds only awaits.
 """
 

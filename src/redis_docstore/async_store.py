@@ -43,7 +43,7 @@ def _doc_of(twin: Callable[..., Any]) -> Callable[[F], F]:
     return give
 
 
-class AsyncDocumentStore(BaseStore, AsyncRunner):
+class AsyncDocumentStore(BaseStore):
     """JSON documents in Redis Stack with genre-filtered semantic search, async.
 
     Args:
@@ -84,21 +84,21 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
             query_timeout=query_timeout,
         )
         super().__init__(url, state)
-        self._open_connections(url, state, retry_timeout=retry_timeout)
+        self._runner = AsyncRunner(url, state, retry_timeout=retry_timeout)
 
     # -- lifecycle ---------------------------------------------------------------
 
     @_doc_of(DocumentStore.create)
     async def create(self, *, overwrite: bool | None = None) -> None:
-        await self._run(lifecycle.create(self._state, overwrite))
+        await self._runner.run(lifecycle.create(self._state, overwrite))
 
     @_doc_of(DocumentStore.drop)
     async def drop(self, *, delete_documents: bool) -> None:
-        await self._run(lifecycle.drop(self._state, delete_documents=delete_documents))
+        await self._runner.run(lifecycle.drop(self._state, delete_documents=delete_documents))
 
     @_doc_of(DocumentStore.close)
     async def close(self) -> None:
-        await self._close_connections()
+        await self._runner.close()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -118,14 +118,16 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
 
     @_doc_of(DocumentStore.add)
     async def add(self, documents: Iterable[Document] | Document) -> list[str]:
-        report = await self._run(writes.load(self._state, documents, skip_unchanged=False))
+        report = await self._runner.run(writes.load(self._state, documents, skip_unchanged=False))
         return report.ids
 
     @_doc_of(DocumentStore.load)
     async def load(
         self, documents: Iterable[Document] | Document, *, skip_unchanged: bool = True
     ) -> LoadReport:
-        return await self._run(writes.load(self._state, documents, skip_unchanged=skip_unchanged))
+        return await self._runner.run(
+            writes.load(self._state, documents, skip_unchanged=skip_unchanged)
+        )
 
     @_doc_of(DocumentStore.update)
     async def update(
@@ -136,7 +138,7 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
         genre: str | Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Document:
-        return await self._run(
+        return await self._runner.run(
             writes.update(self._state, doc_id, content=content, genre=genre, metadata=metadata)
         )
 
@@ -147,19 +149,21 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
         if (ids is None) == (where is None):
             raise ValidationError("delete() takes ids or where=, not both or neither")
         if where is not None:
-            return await self._run(writes.delete_where(self._state, where))
+            return await self._runner.run(writes.delete_where(self._state, where))
         assert ids is not None
-        return await self._run(writes.delete_ids(self._state, ids))
+        return await self._runner.run(writes.delete_ids(self._state, ids))
 
     @_doc_of(DocumentStore.reembed)
     async def reembed(self, embedder: Embedder, *, batch_size: int = 256) -> int:
-        return await self._run(migration.reembed(self._state, embedder, batch_size=batch_size))
+        return await self._runner.run(
+            migration.reembed(self._state, embedder, batch_size=batch_size)
+        )
 
     # -- reads -------------------------------------------------------------------
 
     @_doc_of(DocumentStore.get)
     async def get(self, doc_id: str) -> Document | None:
-        return await self._run(reads.get(self._state, doc_id))
+        return await self._runner.run(reads.get(self._state, doc_id))
 
     @_doc_of(DocumentStore.count)
     async def count(
@@ -174,7 +178,7 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
             self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
             where=where,
         )  # fmt: skip
-        return await self._run(reads.count(self._state, expression))
+        return await self._runner.run(reads.count(self._state, expression))
 
     @_doc_of(DocumentStore.genres)
     async def genres(
@@ -189,7 +193,7 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
             self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
             where=where,
         )  # fmt: skip
-        return await self._run(reads.genres(self._state, expression))
+        return await self._runner.run(reads.genres(self._state, expression))
 
     @_doc_of(DocumentStore.list_documents)
     async def list_documents(
@@ -206,7 +210,9 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
             self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
             where=where,
         )  # fmt: skip
-        return await self._run(reads.page(self._state, expression, offset=offset, limit=limit))
+        return await self._runner.run(
+            reads.page(self._state, expression, offset=offset, limit=limit)
+        )
 
     @_doc_of(DocumentStore.iter_documents)
     def iter_documents(
@@ -227,7 +233,7 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
         async def pages() -> AsyncIterator[Document]:
             cursor: int | None = None
             while cursor != 0:
-                docs, cursor = await self._run(
+                docs, cursor = await self._runner.run(
                     reads.cursor_page(
                         self._state, expression, batch_size=batch_size, cursor=cursor
                     )
@@ -262,7 +268,7 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
             ef_runtime=ef_runtime,
         )  # fmt: skip
-        return (await self._run(search.search(self._state, [query], spec)))[0]
+        return (await self._runner.run(search.search(self._state, [query], spec)))[0]
 
     @_doc_of(DocumentStore.search_many)
     async def search_many(
@@ -293,8 +299,8 @@ class AsyncDocumentStore(BaseStore, AsyncRunner):
             queries = [queries]
         if not queries:
             return []
-        return await self._run(search.search(self._state, list(queries), spec))
+        return await self._runner.run(search.search(self._state, list(queries), spec))
 
     @_doc_of(DocumentStore.info)
     async def info(self) -> dict[str, Any]:
-        return await self._run(reads.info(self._state))
+        return await self._runner.run(reads.info(self._state))

@@ -2,15 +2,16 @@
 
 Every operation is a flow in :mod:`redis_docstore._ops` that yields effects
 (:mod:`redis_docstore.effects`); a runner performs them and sends the results
-back in. :class:`BlockingRunner` does it with blocking redis-py calls and is the
-base of :class:`~redis_docstore.store.DocumentStore`; :class:`AsyncRunner` does it
-with ``redis.asyncio`` awaits and is the base of
-:class:`~redis_docstore.async_store.AsyncDocumentStore`. They stand side by side
-here so the twins stay visibly alike: a change to one belongs in the other.
+back in. A store holds one, as an httpx client holds its transport:
+:class:`~redis_docstore.store.DocumentStore` a :class:`BlockingRunner` (blocking
+redis-py calls), :class:`~redis_docstore.async_store.AsyncDocumentStore` an
+:class:`AsyncRunner` (``redis.asyncio`` awaits). They stand side by side here
+so the twins stay visibly alike: a change to one belongs in the other. What
+they share — the retry schedule and when to retry — is written once, in
+:class:`RetrySchedule` and :class:`_Runner`.
 
-Only the stores, through these bases, open connections: each store's
-constructor calls ``_open_connections`` and its ``close`` calls
-``_close_connections``.
+Only runners open connections: the store's constructor makes its runner, and
+its ``close`` closes it.
 """
 
 from __future__ import annotations
@@ -56,13 +57,64 @@ from redis_docstore.effects import (
 from redis_docstore.errors import DocstoreError, StoreClosedError, StoreConnectionError
 from redis_docstore.schema import build_schema
 
-__all__ = ["AsyncRunner", "BlockingRunner"]
+__all__ = [
+    "RETRY_FIRST_DELAY",
+    "RETRY_MAX_DELAY",
+    "AsyncRunner",
+    "BlockingRunner",
+    "RetrySchedule",
+]
 
 T = TypeVar("T")
 SCAN_BATCH = 1000
 WRITERS = 4  # background write threads (one pipeline in flight per add call)
 RETRY_FIRST_DELAY = 0.05  # seconds before resending after a connection error
 RETRY_MAX_DELAY = 1.0  # ... doubling up to this
+
+
+class RetrySchedule:
+    """The pauses before resending one effect after connection errors.
+
+    ``RETRY_FIRST_DELAY``, doubling up to ``RETRY_MAX_DELAY``, for ``timeout``
+    seconds in all from the schedule's making (the first attempt).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._deadline = time.monotonic() + timeout
+        self._delay = RETRY_FIRST_DELAY
+
+    def next_delay(self) -> float | None:
+        """The pause before the next resend, or ``None`` when the time is up."""
+        delay = self._delay
+        if time.monotonic() + delay > self._deadline:
+            return None
+        self._delay = min(2 * delay, RETRY_MAX_DELAY)
+        return delay
+
+
+class _Runner:
+    """What both runners hold: the store's state, the retry policy, the model batcher."""
+
+    def __init__(self, url: str, state: StoreState, *, retry_timeout: float) -> None:
+        self._url = url
+        self._state = state
+        self._retry_timeout = retry_timeout
+        self._recovering = False
+        self._idle: dict[RespProtocol, list[Any]] = no_connections()
+        #: Concurrent callers' texts share the model's passes (see batching).
+        self._batcher = EmbeddingBatcher()
+        self._closed = False
+
+    def _retry_delay(self, effect: Commands, schedule: RetrySchedule) -> float | None:
+        """After a connection error: the pause before resending ``effect``, or ``None``.
+
+        A store that never reached its server fails at once (a wrong URL); one
+        that did rides out a restart or a dropped connection, for
+        ``retry_timeout`` seconds in all. Only idempotent commands are resent.
+        """
+        if not effect.idempotent or not self._state.ready or self._recovering:
+            return None
+        return schedule.next_delay()
 
 
 def _read_reply(connection: Any) -> Any:
@@ -73,28 +125,26 @@ def _read_reply(connection: Any) -> Any:
         return exc
 
 
-class BlockingRunner:
-    """Performs flows with blocking redis-py calls (the base of ``DocumentStore``)."""
+class BlockingRunner(_Runner):
+    """Performs flows with blocking redis-py calls (the runner of ``DocumentStore``).
 
-    def _open_connections(self, url: str, state: StoreState, *, retry_timeout: float) -> None:
-        """Set up the connection state; called by the store's constructor."""
-        self._url = url
-        self._state = state
-        self.retry_timeout = retry_timeout
-        self._recovering = False
+    Args:
+        url: The Redis URL.
+        state: The store's state (its settings, models and ready flag).
+        retry_timeout: Seconds to keep resending after connection errors.
+    """
+
+    def __init__(self, url: str, state: StoreState, *, retry_timeout: float) -> None:
+        super().__init__(url, state, retry_timeout=retry_timeout)
         self._client: redis.Redis = redis.Redis.from_url(url, retry=NO_RETRY, **CLIENT_OPTIONS)
         # RESP3 for everything; RESP2, opened on first use, for searches.
+        # Connections are taken from the pools once and kept (see _send_once).
         self._clients: dict[RespProtocol, redis.Redis] = {3: self._client}
-        # Connections taken from the pools once and kept (see _send_once).
-        self._idle: dict[RespProtocol, list[Any]] = no_connections()
         self._pid = os.getpid()
         self._writer: ThreadPoolExecutor | None = None  # background writes (Submit)
         self._setup_lock = threading.Lock()  # threads share the store: one pool, one client
-        #: Concurrent callers' texts share the model's passes (see batching).
-        self._batcher = EmbeddingBatcher()
-        self._closed = False
 
-    def _close_connections(self) -> None:
+    def close(self) -> None:
         """Finish background writes and close every connection (the store's ``close``).
 
         Callers still waiting for the model get ``StoreClosedError``; later
@@ -109,7 +159,14 @@ class BlockingRunner:
         for client in self._clients.values():
             client.close()  # disconnects our connections too (checked out of its pool)
 
-    def _run(self, flow: Flow[T]) -> T:
+    def run(self, flow: Flow[T]) -> T:
+        """Perform ``flow``'s effects until it returns; its result.
+
+        Raises:
+            StoreClosedError: The runner was closed.
+            DocstoreError: What the flow raised (an effect's error is raised
+                inside the flow first, at its yield).
+        """
         if self._closed:
             raise StoreClosedError("the store was closed")
         result: Any = None
@@ -153,20 +210,15 @@ class BlockingRunner:
         raise TypeError(f"unknown effect {effect!r}")
 
     def _send(self, effect: Commands) -> list[Any]:
-        deadline = time.monotonic() + self.retry_timeout
-        delay = RETRY_FIRST_DELAY
+        schedule = RetrySchedule(self._retry_timeout)
         while True:
             try:
                 return self._send_once(effect)
             except StoreConnectionError:
-                # A store that never reached its server fails at once (a wrong
-                # URL); one that did rides out a restart or a dropped connection,
-                # for retry_timeout seconds in all.
-                retry = effect.idempotent and self._state.ready and not self._recovering
-                if not retry or time.monotonic() + delay > deadline:
+                delay = self._retry_delay(effect, schedule)
+                if delay is None:
                     raise
             time.sleep(delay)
-            delay = min(2 * delay, RETRY_MAX_DELAY)
             self._recover()
 
     def _recover(self) -> None:
@@ -174,7 +226,7 @@ class BlockingRunner:
         if self._state.ready and not self._recovering:
             self._recovering = True
             try:
-                self._run(wait_indexed(self._state, self._state.settings.name))
+                self.run(wait_indexed(self._state, self._state.settings.name))
             except StoreConnectionError:
                 pass  # still down; the caller keeps retrying
             finally:
@@ -240,29 +292,26 @@ class BlockingRunner:
         return deleted
 
 
-class AsyncRunner:
-    """Performs flows with ``redis.asyncio`` awaits (the base of ``AsyncDocumentStore``).
+class AsyncRunner(_Runner):
+    """Performs flows with ``redis.asyncio`` awaits (the runner of ``AsyncDocumentStore``).
 
     The model runs in a worker thread, so embedding never blocks the event loop.
+
+    Args:
+        url: The Redis URL.
+        state: The store's state (its settings, models and ready flag).
+        retry_timeout: Seconds to keep resending after connection errors.
     """
 
-    def _open_connections(self, url: str, state: StoreState, *, retry_timeout: float) -> None:
-        """Set up the connection state; called by the store's constructor."""
-        self._url = url
-        self._state = state
-        self.retry_timeout = retry_timeout
-        self._recovering = False
+    def __init__(self, url: str, state: StoreState, *, retry_timeout: float) -> None:
+        super().__init__(url, state, retry_timeout=retry_timeout)
         self._client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
             url, retry=ASYNC_NO_RETRY, **CLIENT_OPTIONS
         )
         # As BlockingRunner: RESP3, RESP2 for searches, connections kept.
         self._clients: dict[RespProtocol, redis.asyncio.Redis] = {3: self._client}
-        self._idle: dict[RespProtocol, list[Any]] = no_connections()
-        #: Concurrent callers' texts share the model's passes (see batching).
-        self._batcher = EmbeddingBatcher()
-        self._closed = False
 
-    async def _close_connections(self) -> None:
+    async def close(self) -> None:
         """Close every connection (the store's ``close``); waiting callers and later
         calls get ``StoreClosedError``."""
         self._closed = True
@@ -271,7 +320,8 @@ class AsyncRunner:
         for client in self._clients.values():
             await client.aclose()  # disconnects our connections too (checked out of its pool)
 
-    async def _run(self, flow: Flow[T]) -> T:
+    async def run(self, flow: Flow[T]) -> T:
+        """Perform ``flow``'s effects until it returns; its result (``BlockingRunner.run``)."""
         if self._closed:
             raise StoreClosedError("the store was closed")
         result: Any = None
@@ -310,20 +360,15 @@ class AsyncRunner:
         raise TypeError(f"unknown effect {effect!r}")
 
     async def _send(self, effect: Commands) -> list[Any]:
-        deadline = time.monotonic() + self.retry_timeout
-        delay = RETRY_FIRST_DELAY
+        schedule = RetrySchedule(self._retry_timeout)
         while True:
             try:
                 return await self._send_once(effect)
             except StoreConnectionError:
-                # A store that never reached its server fails at once (a wrong
-                # URL); one that did rides out a restart or a dropped connection,
-                # for retry_timeout seconds in all.
-                retry = effect.idempotent and self._state.ready and not self._recovering
-                if not retry or time.monotonic() + delay > deadline:
+                delay = self._retry_delay(effect, schedule)
+                if delay is None:
                     raise
             await asyncio.sleep(delay)
-            delay = min(2 * delay, RETRY_MAX_DELAY)
             await self._recover()
 
     async def _recover(self) -> None:
@@ -331,7 +376,7 @@ class AsyncRunner:
         if self._state.ready and not self._recovering:
             self._recovering = True
             try:
-                await self._run(wait_indexed(self._state, self._state.settings.name))
+                await self.run(wait_indexed(self._state, self._state.settings.name))
             except StoreConnectionError:
                 pass  # still down; the caller keeps retrying
             finally:

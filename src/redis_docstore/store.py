@@ -29,7 +29,7 @@ from redis_docstore.schema import Algorithm, DataType, Distance
 __all__ = ["DEFAULT_EF_RUNTIME", "DocumentStore", "default_embedder", "redact_url"]
 
 
-class DocumentStore(BaseStore, BlockingRunner):
+class DocumentStore(BaseStore):
     """JSON documents in Redis Stack with genre-filtered semantic search.
 
     The index is created on first use (or by :meth:`create`). Use
@@ -110,7 +110,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             query_timeout=query_timeout,
         )
         super().__init__(url, state)
-        self._open_connections(url, state, retry_timeout=retry_timeout)
+        self._runner = BlockingRunner(url, state, retry_timeout=retry_timeout)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             StoreError: Redis failed (``MissingModuleError`` without the
                 search module, ``StoreConnectionError`` when unreachable).
         """
-        self._run(lifecycle.create(self._state, overwrite))
+        self._runner.run(lifecycle.create(self._state, overwrite))
 
     def drop(self, *, delete_documents: bool) -> None:
         """Drop the index.
@@ -144,11 +144,11 @@ class DocumentStore(BaseStore, BlockingRunner):
         Raises:
             StoreError: Redis failed.
         """
-        self._run(lifecycle.drop(self._state, delete_documents=delete_documents))
+        self._runner.run(lifecycle.drop(self._state, delete_documents=delete_documents))
 
     def close(self) -> None:
         """Close the connections, and stop the embedded server if there is one."""
-        self._close_connections()
+        self._runner.close()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -186,7 +186,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             ValidationError: An invalid document; nothing was written.
             StoreError: Redis failed.
         """
-        return self._run(writes.load(self._state, documents, skip_unchanged=False)).ids
+        return self._runner.run(writes.load(self._state, documents, skip_unchanged=False)).ids
 
     def load(
         self, documents: Iterable[Document] | Document, *, skip_unchanged: bool = True
@@ -208,7 +208,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             ValidationError: An invalid document; nothing was written.
             StoreError: Redis failed.
         """
-        return self._run(writes.load(self._state, documents, skip_unchanged=skip_unchanged))
+        return self._runner.run(writes.load(self._state, documents, skip_unchanged=skip_unchanged))
 
     def update(
         self,
@@ -235,7 +235,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             ValidationError: Invalid new values, or nothing to change.
             StoreError: Redis failed.
         """
-        return self._run(
+        return self._runner.run(
             writes.update(self._state, doc_id, content=content, genre=genre, metadata=metadata)
         )
 
@@ -259,9 +259,9 @@ class DocumentStore(BaseStore, BlockingRunner):
         if (ids is None) == (where is None):
             raise ValidationError("delete() takes ids or where=, not both or neither")
         if where is not None:
-            return self._run(writes.delete_where(self._state, where))
+            return self._runner.run(writes.delete_where(self._state, where))
         assert ids is not None
-        return self._run(writes.delete_ids(self._state, ids))
+        return self._runner.run(writes.delete_ids(self._state, ids))
 
     def reembed(self, embedder: Embedder, *, batch_size: int = 256) -> int:
         """Move the store to another embedding model without a half-built index.
@@ -284,7 +284,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             ValidationError: An invalid embedder or batch size.
             StoreError: Redis failed (the old index is still in use).
         """
-        return self._run(migration.reembed(self._state, embedder, batch_size=batch_size))
+        return self._runner.run(migration.reembed(self._state, embedder, batch_size=batch_size))
 
     # -- reads -------------------------------------------------------------------
 
@@ -301,7 +301,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             InvalidDocumentError: An invalid id.
             StoreError: Redis failed.
         """
-        return self._run(reads.get(self._state, doc_id))
+        return self._runner.run(reads.get(self._state, doc_id))
 
     def count(
         self,
@@ -334,7 +334,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             exclude_genres=exclude_genres,
             where=where,
         )
-        return self._run(reads.count(self._state, expression))
+        return self._runner.run(reads.count(self._state, expression))
 
     def genres(
         self,
@@ -369,7 +369,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             exclude_genres=exclude_genres,
             where=where,
         )
-        return self._run(reads.genres(self._state, expression))
+        return self._runner.run(reads.genres(self._state, expression))
 
     def list_documents(
         self,
@@ -405,7 +405,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             exclude_genres=exclude_genres,
             where=where,
         )
-        return self._run(reads.page(self._state, expression, offset=offset, limit=limit))
+        return self._runner.run(reads.page(self._state, expression, offset=offset, limit=limit))
 
     def iter_documents(
         self,
@@ -447,7 +447,7 @@ class DocumentStore(BaseStore, BlockingRunner):
         def pages() -> Iterator[Document]:
             cursor: int | None = None
             while cursor != 0:
-                docs, cursor = self._run(
+                docs, cursor = self._runner.run(
                     reads.cursor_page(
                         self._state, expression, batch_size=batch_size, cursor=cursor
                     )
@@ -524,7 +524,7 @@ class DocumentStore(BaseStore, BlockingRunner):
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
             ef_runtime=ef_runtime,
         )  # fmt: skip
-        return self._run(search.search(self._state, [query], spec))[0]
+        return self._runner.run(search.search(self._state, [query], spec))[0]
 
     def search_many(
         self,
@@ -566,7 +566,7 @@ class DocumentStore(BaseStore, BlockingRunner):
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
-        return self._run(search.search(self._state, list(queries), spec)) if queries else []
+        return self._runner.run(search.search(self._state, list(queries), spec)) if queries else []
 
     def info(self) -> dict[str, Any]:
         """The index's schema, document count, memory, embedder and indexing failures.
@@ -574,4 +574,4 @@ class DocumentStore(BaseStore, BlockingRunner):
         Raises:
             StoreError: Redis failed.
         """
-        return self._run(reads.info(self._state))
+        return self._runner.run(reads.info(self._state))

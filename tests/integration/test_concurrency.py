@@ -104,7 +104,7 @@ def test_sixteen_threads_on_one_store_give_the_results_of_a_sequence(
 
         with ThreadPoolExecutor(THREADS) as pool:
             concurrent = list(pool.map(run, range(THREADS)))
-        batching = (shared._batcher.requests, shared._batcher.passes)
+        batching = (shared._runner._batcher.requests, shared._runner._batcher.passes)
         shared_count = shared.count()
         shared_docs = {d.id: d for d in shared.list_documents(limit=1000)}
 
@@ -132,7 +132,7 @@ def test_concurrent_text_searches_share_passes_and_match_one_by_one(
         redis_stack_url, index=store_names.index, prefix=store_names.prefix, embedder=embedder
     ) as store:
         store.add([Document(content=t, genre=["all", f"g{i % 2}"]) for i, t in enumerate(TOPICS)])
-        before = store._batcher.requests, store._batcher.passes
+        before = store._runner._batcher.requests, store._runner._batcher.passes
         start = threading.Barrier(THREADS)
 
         def search(i: int) -> list[tuple[str, float]]:
@@ -142,8 +142,8 @@ def test_concurrent_text_searches_share_passes_and_match_one_by_one(
 
         with ThreadPoolExecutor(THREADS) as pool:
             together = list(pool.map(search, range(len(queries))))
-        requests = store._batcher.requests - before[0]
-        passes = store._batcher.passes - before[1]
+        requests = store._runner._batcher.requests - before[0]
+        passes = store._runner._batcher.passes - before[1]
         store.embedding_cache_size = 0  # no cache: each query embedded alone again
         store._state.embedding_cache.clear()
         alone = [[(h.id, h.distance) for h in store.search(q, k=3, genre="g1")] for q in queries]
@@ -170,7 +170,7 @@ def test_concurrent_async_callers_share_passes_and_match_one_by_one(
             searches = [store.search(q, k=2, genre="all") for q in queries]
             results = await asyncio.gather(*searches, *adds)
             together = [[h.id for h in hits] for hits in results[: len(queries)]]
-            counters = store._batcher.requests, store._batcher.passes
+            counters = store._runner._batcher.requests, store._runner._batcher.passes
             store.embedding_cache_size = 0
             store._state.embedding_cache.clear()
             alone = [[h.id for h in await store.search(q, k=2, genre="all")] for q in queries]
@@ -215,9 +215,9 @@ def test_closing_an_async_store_fails_its_waiting_callers_instead_of_hanging(
         )
         await store.add(Document(content="x", genre="g", embedding=[1.0, 1.0, 1.0]))
         calls = [asyncio.ensure_future(store.search(f"q{i}", k=1)) for i in range(6)]
-        queued = len(calls) - store._batcher.lanes  # the others are in passes, held
+        queued = len(calls) - store._runner._batcher.lanes  # the others are in passes, held
         deadline = time.monotonic() + 10
-        while len(store._batcher._queue) < queued:
+        while len(store._runner._batcher._queue) < queued:
             assert time.monotonic() < deadline, "callers never queued"
             await asyncio.sleep(0.001)
         await store.close()
@@ -242,11 +242,11 @@ def test_closing_a_sync_store_fails_its_waiting_threads_instead_of_hanging(
         redis_stack_url, index=store_names.index, prefix=store_names.prefix, embedder=held
     )
     store.create()
-    queued = 6 - store._batcher.lanes  # the others are in passes, held
+    queued = 6 - store._runner._batcher.lanes  # the others are in passes, held
     with ThreadPoolExecutor(6) as pool:
         calls = [pool.submit(store.search, f"q{i}", k=1) for i in range(6)]
         deadline = time.monotonic() + 10
-        while len(store._batcher._queue) < queued:
+        while len(store._runner._batcher._queue) < queued:
             assert time.monotonic() < deadline, "callers never queued"
             time.sleep(0.001)
         store.close()

@@ -293,13 +293,13 @@ def test_search_many_is_one_model_batch_and_one_round_trip(
         api.add([Document(content=f"text number {i}", genre="g") for i in range(20)])
         store = api if kind == "sync" else api.store
         sent: list[int] = []
-        original = store._send
+        original = store._runner._send
 
         def counting_send(effect: Any, original: Any = original, sent: list[int] = sent) -> Any:
             sent.append(len(effect.commands))
             return original(effect)
 
-        store._send = counting_send
+        store._runner._send = counting_send
         counting.calls.clear()
         results = api.search_many([f"query {i}" for i in range(8)], k=3)
         assert len(results) == 8 and all(len(r) == 3 for r in results)

@@ -506,7 +506,7 @@ def test_rediss_verifies_certificates_unless_told_not_to() -> None:
         ("rediss://localhost:6380?ssl_cert_reqs=none", False),
     ):
         with DocumentStore(url, embedder=Tiny()) as store:
-            pool = store._client.connection_pool
+            pool = store._runner._client.connection_pool
             assert pool.connection_class is redis.connection.SSLConnection
             connection: Any = pool.make_connection()
             assert (connection.cert_reqs == ssl.CERT_REQUIRED) is verify, url
@@ -515,7 +515,7 @@ def test_rediss_verifies_certificates_unless_told_not_to() -> None:
         async def async_mode(url: str = url) -> tuple[ssl.VerifyMode, bool]:
             store = AsyncDocumentStore(url, embedder=Tiny())
             try:
-                connection: Any = store._client.connection_pool.make_connection()
+                connection: Any = store._runner._client.connection_pool.make_connection()
                 context = connection.ssl_context.get()
                 return context.verify_mode, context.check_hostname
             finally:
