@@ -42,13 +42,12 @@ from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
 import numpy
 
-from redis_docstore import Document
-from redis_docstore.documents import prepare_documents
+from redis_docstore.documents import Document, prepare_documents
 from redis_docstore.embeddings import DEFAULT_DIMS
 from redis_docstore.errors import ValidationError
 
 if TYPE_CHECKING:
-    from redis_docstore import LoadReport
+    from redis_docstore.documents import LoadReport
     from redis_docstore.schema import Distance
 
 __all__ = [

@@ -326,7 +326,7 @@ def _store_options(opts: Options, index: str, prefix: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _open_store(opts: Options) -> Iterator[DocumentStore]:
-    from redis_docstore import DocumentStore
+    from redis_docstore.store import DocumentStore
 
     kw = _store_options(opts, opts.index, opts.prefix)
     kw["metadata_fields"] = dict(opts.fields)

@@ -12,9 +12,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from redis_docstore import Filter, Num, Tag, Text
 from redis_docstore.bulk import InputError
+from redis_docstore.conditions import Num, Tag, Text
 from redis_docstore.errors import ValidationError
+from redis_docstore.filters import Filter
 
 if TYPE_CHECKING:
     from redis_docstore.filters import FieldKind
