@@ -3,7 +3,7 @@
 As httpx's ``BaseClient`` under ``Client`` and ``AsyncClient``: the store's
 state (:class:`~redis_docstore._ops.state.StoreState`), its read-only view
 (``url``, ``settings``, ...), ``explain`` and ``embedded``. Each store adds
-its runner (:mod:`redis_docstore.runners`) and the operations, which it
+its runner (:mod:`redis_docstore._runners`) and the operations, which it
 calls directly from :mod:`redis_docstore._ops`; the async twin adds only awaits.
 """
 
@@ -13,10 +13,10 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Self
 
+from redis_docstore._connection import redact_url
 from redis_docstore._ops import search
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import StoreState
-from redis_docstore.connection import redact_url
 from redis_docstore.embeddings import Embedder
 from redis_docstore.filters import Filter
 from redis_docstore.schema import IndexSettings

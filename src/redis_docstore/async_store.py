@@ -2,7 +2,7 @@
 
 The same operations as :class:`~redis_docstore.store.DocumentStore`, called the
 same way from :mod:`redis_docstore._ops`, performed by an
-:class:`~redis_docstore.runners.AsyncRunner` with ``redis.asyncio`` and
+:class:`~redis_docstore._runners.AsyncRunner` with ``redis.asyncio`` and
 redisvl's ``AsyncSearchIndex``. The model runs in a worker thread, so
 embedding never blocks the event loop. Every method has the arguments,
 semantics and docstring of its sync twin (``tests/unit/test_store_parity.py``
@@ -19,12 +19,12 @@ from redis_docstore._base_store import BaseStore
 from redis_docstore._ops import filtering, lifecycle, migration, reads, search, writes
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState
+from redis_docstore._runners import AsyncRunner
 from redis_docstore.documents import Document, Hit, LoadReport
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import ValidationError
 from redis_docstore.filters import FieldKind, Filter
 from redis_docstore.query import validate_k
-from redis_docstore.runners import AsyncRunner
 from redis_docstore.schema import Algorithm, DataType, Distance
 from redis_docstore.store import DocumentStore
 

@@ -486,7 +486,7 @@ def _check_unused(url: str, index: str, prefix: str) -> None:
     """Refuse an index that exists, or a prefix that holds keys, on a shared server."""
     import redis
 
-    from redis_docstore.connection import redact_url, redis_errors
+    from redis_docstore._connection import redact_url, redis_errors
 
     with redis_errors("checking the demo's names"), redis.Redis.from_url(url) as client:
         indexes = {

@@ -20,8 +20,8 @@ import orjson
 from redis.commands.search.query import Query
 from redisvl.query import VectorQuery, VectorRangeQuery
 
+from redis_docstore._effects import PackedCommand
 from redis_docstore.documents import Document, Hit, parse_document
-from redis_docstore.effects import PackedCommand
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import IncompleteResultsError, InvalidQueryError
 from redis_docstore.schema import EMBEDDING_FIELD, DataType, Distance

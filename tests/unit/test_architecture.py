@@ -26,12 +26,12 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(
         [
             "genres", "filters", "conditions", "embeddings", "schema", "documents",
-            "effects", "query", "hybrid", "rerank", "connection", "batching", "server",
+            "_effects", "query", "hybrid", "rerank", "_connection", "_batching", "server",
         ],
         1,
     ),
     "_ops": 2,
-    **dict.fromkeys(["runners", "_runners", "_base_store", "store", "async_store"], 3),
+    **dict.fromkeys(["_runners", "_base_store", "store", "async_store"], 3),
     **dict.fromkeys(
         ["__init__", "__main__", "testing", "cli", "bulk", "where", "progress"], 4
     ),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from redis_docstore.batching import EmbeddingBatcher
+from redis_docstore._batching import EmbeddingBatcher
 from redis_docstore.errors import StoreClosedError
 
 WAIT = 10.0  # seconds before a test calls something wedged
@@ -212,7 +212,7 @@ def test_an_interrupted_pass_puts_the_other_callers_back_in_the_queue() -> None:
 
 
 def test_a_shared_pass_interrupted_requeues_everyone_unanswered() -> None:
-    from redis_docstore.batching import _Request
+    from redis_docstore._batching import _Request
 
     embedder, batcher = Gated(), EmbeddingBatcher(lanes=1)
     embedder.interrupt_next = True

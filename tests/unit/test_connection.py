@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import redis.exceptions
 
-from redis_docstore.connection import finish_replies, translate
+from redis_docstore._connection import finish_replies, translate
 from redis_docstore.errors import IncompleteResultsError, StoreConnectionError, StoreError
 
 CALLBACKS = {"INFO": lambda reply: {"parsed": reply}}

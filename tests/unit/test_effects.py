@@ -3,7 +3,7 @@ from __future__ import annotations
 import hiredis
 import pytest
 
-from redis_docstore.effects import PackedCommand, pack
+from redis_docstore._effects import PackedCommand, pack
 from redis_docstore.query import knn_command, range_command
 
 

@@ -7,8 +7,8 @@ import pytest
 import redis.exceptions
 
 from redis_docstore import Document, DocumentStore
+from redis_docstore._effects import Collect, Commands, Embed, Submit
 from redis_docstore._ops.writes import WRITE_BATCH, load, records, write
-from redis_docstore.effects import Collect, Commands, Embed, Submit
 from redis_docstore.errors import StoreFullError
 
 

@@ -1,9 +1,9 @@
-"""The operations of both stores, each written once as a flow (see :mod:`..effects`).
+"""The operations of both stores, each written once as a flow (see :mod:`redis_docstore._effects`).
 
 A flow is a plain function of the store's :class:`~redis_docstore._ops.state.StoreState`
 and the operation's arguments; it validates, yields effects, and returns the
 result. The stores call them directly and hand them to their runner
-(:mod:`redis_docstore.runners`), which performs the effects::
+(:mod:`redis_docstore._runners`), which performs the effects::
 
     return self._runner.run(writes.load(self._state, documents, skip_unchanged=False)).ids
 

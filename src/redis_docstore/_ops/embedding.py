@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from redis_docstore._effects import Embed, Flow
 from redis_docstore._ops.meta import embedder_name
 from redis_docstore._ops.state import StoreState
-from redis_docstore.effects import Embed, Flow
 from redis_docstore.embeddings import Vector, validate_vector
 from redis_docstore.errors import InvalidEmbeddingError
 from redis_docstore.schema import IndexSettings

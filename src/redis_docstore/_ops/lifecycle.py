@@ -14,10 +14,10 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
+from redis_docstore._connection import is_missing_index, translate
+from redis_docstore._effects import Commands, CreateIndex, Flow, ScanDelete, Sleep
 from redis_docstore._ops.meta import embedder_name, meta_fields, meta_key
 from redis_docstore._ops.state import StoreState
-from redis_docstore.connection import is_missing_index, translate
-from redis_docstore.effects import Commands, CreateIndex, Flow, ScanDelete, Sleep
 from redis_docstore.errors import (
     IndexNotReadyError,
     SchemaMismatchError,

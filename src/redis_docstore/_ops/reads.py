@@ -1,7 +1,7 @@
 """Reading: documents by id, counts, genres, pages and cursors, and index statistics.
 
 The read operations of both stores, written once as flows (see
-:mod:`redis_docstore.effects`), as :mod:`redis_docstore._ops.writes` holds the
+:mod:`redis_docstore._effects`), as :mod:`redis_docstore._ops.writes` holds the
 writes. Commands are built and replies parsed by :mod:`redis_docstore.query`.
 Filters arrive rendered (:func:`redis_docstore._ops.filtering.expression`).
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from redis_docstore._effects import Commands, Flow
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import meta_key
 from redis_docstore._ops.state import StoreState
 from redis_docstore.conditions import genre_filters
 from redis_docstore.documents import Document, parse_document, validate_id
-from redis_docstore.effects import Commands, Flow
 from redis_docstore.filters import Filter, combine, render
 from redis_docstore.genres import GENRE_FIELD
 from redis_docstore.query import (

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from redis_docstore._effects import Commands, Flow
 from redis_docstore._ops.embedding import embed
 from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.spec import SearchSpec, make_search_spec
 from redis_docstore._ops.state import StoreState, frozen, keep, lookup
 from redis_docstore.documents import Hit
-from redis_docstore.effects import Commands, Flow
 from redis_docstore.embeddings import Vector, VectorLike, validate_vector
 from redis_docstore.errors import InvalidQueryError
 from redis_docstore.filters import Filter

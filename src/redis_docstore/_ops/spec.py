@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from redis_docstore._effects import RespProtocol
 from redis_docstore.documents import Hit
-from redis_docstore.effects import RespProtocol
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
 from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply

@@ -3,7 +3,7 @@
 A :class:`StoreState` is made by the store's constructor (which validates the
 options) and handed to every operation; the operations read it and, when the
 index is opened or the store re-embedded, update it. It holds no connection:
-the store's runner (:mod:`redis_docstore.runners`) does the I/O.
+the store's runner (:mod:`redis_docstore._runners`) does the I/O.
 """
 
 from __future__ import annotations

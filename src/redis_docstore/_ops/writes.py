@@ -18,12 +18,13 @@ from typing import Any
 
 import orjson
 
+from redis_docstore._connection import translate
+from redis_docstore._effects import Collect, Commands, Flow, Submit
 from redis_docstore._ops.embedding import embed
 from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import MIGRATING, meta_key
 from redis_docstore._ops.state import StoreState
-from redis_docstore.connection import translate
 from redis_docstore.documents import (
     Document,
     LoadReport,
@@ -34,7 +35,6 @@ from redis_docstore.documents import (
     validate_id,
     vector_json,
 )
-from redis_docstore.effects import Collect, Commands, Flow, Submit
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import (
     DocstoreError,

@@ -1,7 +1,7 @@
 """How a store performs a flow's effects: with blocking calls, or with awaits.
 
 Every operation is a flow in :mod:`redis_docstore._ops` that yields effects
-(:mod:`redis_docstore.effects`); a runner performs them and sends the results
+(:mod:`redis_docstore._effects`); a runner performs them and sends the results
 back in. A store holds one, as an httpx client holds its transport:
 :class:`~redis_docstore.store.DocumentStore` a :class:`BlockingRunner` (blocking
 redis-py calls), :class:`~redis_docstore.async_store.AsyncDocumentStore` an
@@ -29,10 +29,8 @@ import redis.asyncio
 import redis.exceptions
 from redisvl.index import AsyncSearchIndex, SearchIndex
 
-from redis_docstore._ops.lifecycle import wait_indexed
-from redis_docstore._ops.state import StoreState
-from redis_docstore.batching import EmbeddingBatcher
-from redis_docstore.connection import (
+from redis_docstore._batching import EmbeddingBatcher
+from redis_docstore._connection import (
     ASYNC_NO_RETRY,
     CLIENT_OPTIONS,
     NO_RETRY,
@@ -42,7 +40,7 @@ from redis_docstore.connection import (
     redis_errors,
     translate,
 )
-from redis_docstore.effects import (
+from redis_docstore._effects import (
     Collect,
     Commands,
     CreateIndex,
@@ -54,6 +52,8 @@ from redis_docstore.effects import (
     Submit,
     pack,
 )
+from redis_docstore._ops.lifecycle import wait_indexed
+from redis_docstore._ops.state import StoreState
 from redis_docstore.errors import DocstoreError, StoreClosedError, StoreConnectionError
 from redis_docstore.schema import build_schema
 

@@ -13,7 +13,7 @@ operation's result. Flows do no I/O::
 The flows live in :mod:`redis_docstore._ops`.
 :class:`~redis_docstore.store.DocumentStore` performs effects with blocking
 calls, :class:`~redis_docstore.async_store.AsyncDocumentStore` with awaits (both
-through the runner they hold, from :mod:`redis_docstore.runners`); that is all either
+through the runner they hold, from :mod:`redis_docstore._runners`); that is all either
 adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split, in the
 sans-I/O style of h11).
 """

@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redisvl.exceptions import RedisVLError
 
-from redis_docstore.effects import RespProtocol
+from redis_docstore._effects import RespProtocol
 from redis_docstore.errors import (
     IncompleteResultsError,
     MissingModuleError,
