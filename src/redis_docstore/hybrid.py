@@ -80,12 +80,10 @@ document as a candidate, which would silently defeat ``require_text``.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, get_args
+from typing import Any, Final
 
-import numpy as np
 import orjson
 from redisvl.utils.stopwords import get_stopwords
 
@@ -96,7 +94,6 @@ from redis_docstore.query import (
     DISTANCE_ALIAS,
     check_complete,
     similarity,
-    validate_k,
     vector_bytes,
 )
 from redis_docstore.schema import CONTENT_FIELD, EMBEDDING_FIELD, DataType, Distance
@@ -178,45 +175,6 @@ def query_words(text: str) -> list[str]:
     if not words:
         raise InvalidQueryError(f"query text {text!r} holds only stopwords or punctuation")
     return list(words)
-
-
-def _validate_alpha(alpha: object) -> float:
-    if (
-        isinstance(alpha, bool)
-        or not isinstance(alpha, int | float)
-        or not math.isfinite(alpha)
-        or not 0.0 <= alpha <= 1.0
-    ):
-        raise InvalidQueryError(f"alpha must be a number between 0 and 1, not {alpha!r}")
-    return float(alpha)
-
-
-def _validate_distance(distance: object) -> Distance:
-    if distance not in get_args(Distance):
-        raise InvalidQueryError(f"distance must be one of {get_args(Distance)}, not {distance!r}")
-    return distance  # type: ignore[return-value]
-
-
-def _validate_filter(filter_expression: object) -> str:
-    if not isinstance(filter_expression, str):
-        raise InvalidQueryError(
-            f"filter_expression must be a string, not {type(filter_expression).__name__}"
-        )
-    if not filter_expression.strip():
-        raise InvalidQueryError('filter_expression must not be empty (use "*" for no filter)')
-    return filter_expression.strip()
-
-
-def _vector_bytes(vector: VectorLike, datatype: DataType = "float32") -> bytes:
-    try:
-        array = np.asarray(vector, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidQueryError("the query vector must be a sequence of numbers") from exc
-    if array.ndim != 1 or array.size == 0:
-        raise InvalidQueryError("the query vector must be a non-empty sequence of numbers")
-    if not np.isfinite(array).all() or (np.abs(array) > np.finfo(np.float32).max).any():
-        raise InvalidQueryError("the query vector must hold finite float32 values")
-    return vector_bytes(array, datatype)
 
 
 def build_hybrid_query_string(
@@ -310,20 +268,20 @@ def build_hybrid_command(
         The arguments for ``client.execute_command(*args)``, from
         ``"FT.AGGREGATE"`` to ``"DIALECT", "2"``.
 
+    The options are trusted: the search spec
+    (:func:`redis_docstore._ops.spec.make_search_spec`) and the query vector
+    (``validate_vector``) were checked once, where the search was made.
+
     Raises:
-        InvalidQueryError: ``k`` not a positive integer, ``alpha`` outside
-            ``[0, 1]``, text empty or only stopwords, an unknown distance, an
-            empty filter, or a vector that is empty or not finite.
+        InvalidQueryError: The text is not a string, empty or only stopwords
+            (:func:`query_words`).
     """
-    k = validate_k(k)
-    pool = k if candidates is None else max(k, validate_k(candidates, "candidates"))
-    alpha = _validate_alpha(alpha)
-    distance = _validate_distance(distance)
-    filter_expression = _validate_filter(filter_expression)
+    pool = k if candidates is None else max(k, candidates)
+    alpha = float(alpha)
     words = query_words(text)
-    blob = _vector_bytes(vector, datatype)
+    blob = vector_bytes(vector, datatype)
     query = build_hybrid_query_string(
-        words, k=pool, filter_expression=filter_expression, require_text=bool(require_text)
+        words, k=pool, filter_expression=filter_expression.strip(), require_text=require_text
     )
     return [
         "FT.AGGREGATE",

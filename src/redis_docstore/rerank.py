@@ -11,14 +11,12 @@ was already picked::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from redis_docstore.errors import InvalidQueryError
-from redis_docstore.query import validate_k
 
 __all__ = ["mmr"]
 
@@ -50,19 +48,6 @@ def _unit_rows(matrix: FloatArray) -> FloatArray:
     return units
 
 
-def _validate_lambda(lambda_mult: object) -> float:
-    if (
-        isinstance(lambda_mult, bool)
-        or not isinstance(lambda_mult, int | float)
-        or not math.isfinite(lambda_mult)
-        or not 0.0 <= lambda_mult <= 1.0
-    ):
-        raise InvalidQueryError(
-            f"lambda_mult must be a number between 0 and 1, not {lambda_mult!r}"
-        )
-    return float(lambda_mult)
-
-
 def mmr(
     query: Sequence[float] | FloatArray,
     candidates: Sequence[Sequence[float]] | FloatArray,
@@ -89,19 +74,20 @@ def mmr(
         Indices into ``candidates``, in selection order: ``min(k, n)`` of
         them, all distinct.
 
+    ``k``, ``lambda_mult`` and ``query`` are trusted: the search spec
+    (:func:`redis_docstore._ops.spec.make_search_spec`) and the query vector
+    (``validate_vector``) were checked once, where the search was made. The
+    candidates, as Redis returned them, are checked here.
+
     Raises:
-        InvalidQueryError: ``k`` not a positive integer, ``lambda_mult``
-            outside ``[0, 1]``, or vectors that are ragged, non-finite, or of
+        InvalidQueryError: Candidates that are ragged, non-finite, or of
             another length than ``query``.
 
     Cost: ``O(k * n * d)`` time and ``O(n * d)`` memory for ``n`` candidates
     of ``d`` dimensions.
     """
-    k = validate_k(k)
-    lam = _validate_lambda(lambda_mult)
-    q = _as_array(query, "query", 1)
-    if q.size == 0:
-        raise InvalidQueryError("the query vector must not be empty")
+    lam = float(lambda_mult)
+    q = np.asarray(query, dtype=np.float64)
     cands = _as_array(candidates, "candidates", 2)
     n = cands.shape[0]
     if n == 0:

@@ -8,8 +8,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from redis_docstore import DocumentStore
 from redis_docstore.documents import Hit
-from redis_docstore.errors import InvalidQueryError
+from redis_docstore.errors import (
+    InvalidEmbeddingError,
+    InvalidFilterError,
+    InvalidGenreError,
+    InvalidQueryError,
+    ValidationError,
+)
 from redis_docstore.hybrid import (
     STOPWORDS,
     build_hybrid_command,
@@ -310,37 +317,73 @@ def test_text_must_be_a_string() -> None:
         build_hybrid_command("idx", [1.0], b"cat", k=1)  # type: ignore[arg-type]
 
 
-# --- validation ----------------------------------------------------------------------------
+# --- validation, once, where the search is made -------------------------------------------
+#
+# A hybrid search's k, alpha, filters and query vector are checked once, where the
+# search is made (the spec, the query vector, the store's settings); the command
+# builder trusts them. explain() makes a search exactly as search() does, unsent.
+
+
+class Tiny:
+    """A three-dimensional model; the stores below never connect."""
+
+    dims = 3
+
+    def embed_many(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0, 0.0] for _ in texts]
+
+
+def _explain(vector: Any = (0.5, -1.0, 2.0), **options: Any) -> str:
+    store = DocumentStore("redis://localhost:1", embedder=Tiny())
+    return store.explain(list(vector), **{"k": 5, "text": "cats and dogs", **options})
+
+
+def test_a_valid_hybrid_search_is_explained() -> None:
+    line = _explain()
+    assert line.startswith("FT.AGGREGATE ") and "<12 bytes>" in line
 
 
 @pytest.mark.parametrize("k", [0, -1, 1.5, True, "3", None])
 def test_bad_k(k: object) -> None:
     with pytest.raises(InvalidQueryError, match="k must be a positive integer"):
-        _args(k=k)
+        _explain(k=k)
 
 
 @pytest.mark.parametrize("alpha", [-0.01, 1.01, math.nan, math.inf, -math.inf, True, "0.5", None])
 def test_bad_alpha(alpha: object) -> None:
     with pytest.raises(InvalidQueryError, match="alpha"):
-        _args(alpha=alpha)
+        _explain(alpha=alpha)
 
 
 @pytest.mark.parametrize("distance", ["L2", "euclidean", "", None])
 def test_bad_distance(distance: object) -> None:
-    with pytest.raises(InvalidQueryError, match="distance"):
-        _args(distance=distance)
+    with pytest.raises(ValidationError, match="distance"):
+        DocumentStore("redis://localhost:1", embedder=Tiny(), distance=distance)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("filter_expression", ["", "  ", None, 3])
-def test_bad_filter(filter_expression: object) -> None:
-    with pytest.raises(InvalidQueryError, match="filter_expression"):
-        _args(filter_expression=filter_expression)
+@pytest.mark.parametrize("where", ["", "  ", 3, "@genre:{x}"])
+def test_bad_filter(where: object) -> None:
+    with pytest.raises(InvalidFilterError, match="where must be a Filter"):
+        _explain(where=where)
 
 
-@pytest.mark.parametrize("vector", [[], [math.nan], [1.0, math.inf], [[1.0, 2.0]], [1e39], ["x"]])
+@pytest.mark.parametrize("genre", ["", [], None])
+def test_no_filter_or_an_empty_one(genre: Any) -> None:
+    if genre is None:  # no filter: every document is a candidate
+        assert "-(-(" not in _explain(genre=genre)
+    else:
+        with pytest.raises(InvalidGenreError):
+            _explain(genre=genre)
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [[], [math.nan, 0.0, 0.0], [1.0, math.inf, 0.0], [[1.0, 2.0, 3.0]], [1e39, 0.0, 0.0],
+     ["x", 0.0, 0.0]],
+)  # fmt: skip
 def test_bad_vector(vector: Any) -> None:
-    with pytest.raises(InvalidQueryError, match="vector"):
-        build_hybrid_command("idx", vector, "cat", k=1)
+    with pytest.raises(InvalidEmbeddingError, match="embedding"):
+        _explain(vector)
 
 
 # --- parsing -------------------------------------------------------------------------------

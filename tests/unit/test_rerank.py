@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redis_docstore.errors import InvalidQueryError
+from redis_docstore import DocumentStore
+from redis_docstore.errors import InvalidEmbeddingError, InvalidQueryError
 from redis_docstore.rerank import mmr
 
 QUERY = [1.0, 0.0]
@@ -98,21 +99,45 @@ def test_numpy_inputs() -> None:
     assert all(type(i) is int for i in got)
 
 
+class Tiny:
+    """A two-dimensional model; the stores below never connect."""
+
+    dims = 2
+
+    def embed_many(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]
+
+
+def _store() -> DocumentStore:
+    return DocumentStore("redis://localhost:1", embedder=Tiny())
+
+
+# An MMR search's k, lambda and query vector are checked once, where the search is
+# made (the spec, the query vector); mmr() trusts them. explain() makes a search
+# exactly as search() does, without sending it.
+
+
 @pytest.mark.parametrize("k", [0, -1, 1.5, True, "2", None])
 def test_bad_k(k: object) -> None:
     with pytest.raises(InvalidQueryError, match="k must be a positive integer"):
-        mmr(QUERY, [NEAR], k=k)  # type: ignore[arg-type]
+        _store().explain(QUERY, k=k, mmr_lambda=0.5)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("lambda_mult", [-0.01, 1.01, math.nan, math.inf, True, "0.5", None])
+@pytest.mark.parametrize("lambda_mult", [-0.01, 1.01, math.nan, math.inf, True, "0.5"])
 def test_bad_lambda(lambda_mult: object) -> None:
-    with pytest.raises(InvalidQueryError, match="lambda_mult"):
-        mmr(QUERY, [NEAR], k=1, lambda_mult=lambda_mult)  # type: ignore[arg-type]
+    with pytest.raises(InvalidQueryError, match="mmr_lambda"):
+        _store().explain(QUERY, k=1, mmr_lambda=lambda_mult)  # type: ignore[arg-type]
+
+
+def test_no_lambda_is_no_mmr() -> None:
+    assert "$.embedding" in _store().explain(QUERY, k=1, mmr_lambda=0.5)
+    assert "$.embedding" not in _store().explain(QUERY, k=1, mmr_lambda=None)
 
 
 @pytest.mark.parametrize("lambda_mult", [0, 1, 0.0, 1.0])
 def test_lambda_bounds_are_allowed(lambda_mult: float) -> None:
     assert mmr(QUERY, [NEAR, OTHER], k=2, lambda_mult=lambda_mult) == [0, 1]
+    assert _store().explain(QUERY, k=2, mmr_lambda=lambda_mult)
 
 
 @pytest.mark.parametrize(
@@ -124,14 +149,17 @@ def test_lambda_bounds_are_allowed(lambda_mult: float) -> None:
         ([1.0, 0.0], [[1.0, math.inf]], "finite"),
         ([1.0, 0.0], [1.0, 0.0], "list of vectors"),
         ([1.0, 0.0], [["a", "b"]], "numbers"),
-        ([math.nan, 0.0], [[1.0, 0.0]], "finite"),
-        ([], [[1.0, 0.0]], "empty"),
-        ([[1.0, 0.0]], [[1.0, 0.0]], "a vector"),
     ],
 )
-def test_bad_vectors(query: object, candidates: object, message: str) -> None:
+def test_bad_candidates(query: object, candidates: object, message: str) -> None:
     with pytest.raises(InvalidQueryError, match=message):
         mmr(query, candidates, k=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("query", [[math.nan, 0.0], [], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
+def test_bad_query_vector(query: object) -> None:
+    with pytest.raises(InvalidEmbeddingError, match="embedding"):
+        _store().explain(query, k=1, mmr_lambda=0.5)  # type: ignore[arg-type]
 
 
 # --- against a naive reference ------------------------------------------------------------

@@ -18,7 +18,7 @@ from redis_docstore._effects import RespProtocol
 from redis_docstore.documents import Hit
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
-from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply
+from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply, query_words
 from redis_docstore.query import (
     MAX_RESULTS,
     knn_command,
@@ -156,7 +156,8 @@ def make_search_spec(
         The spec.
 
     Raises:
-        InvalidQueryError: An invalid option or combination of options.
+        InvalidQueryError: An invalid option or combination of options. This is
+            the only check: the command builders trust the spec.
     """
     validate_k(k, limit=MAX_RESULTS)
     validate_offset(offset)
@@ -188,7 +189,8 @@ def make_search_spec(
         raise InvalidQueryError(f"{' and '.join(modes)} cannot be combined in one search")
     if text is not None and offset:
         raise InvalidQueryError("offset is not supported with a text (hybrid) search")
-    if alpha is not None and not (
+    # alpha weighs a hybrid search; without text= only a given value is checked.
+    if (alpha is not None or text is not None) and not (
         isinstance(alpha, int | float) and not isinstance(alpha, bool) and 0 <= alpha <= 1
     ):
         raise InvalidQueryError(f"alpha must be a number in [0, 1], not {alpha!r}")
@@ -229,5 +231,5 @@ def make_search_spec(
         timeout_ms=timeout_ms,
     )
     if text is not None:
-        spec.command([1.0] * settings.dims)  # rejects stopword-only text now
+        query_words(text)  # rejects empty or stopword-only text now, not per command
     return spec
