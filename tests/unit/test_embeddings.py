@@ -142,3 +142,27 @@ def test_python_rows_are_checked_together_or_not_at_all() -> None:
 def test_a_list_holding_one_vector_is_not_a_vector() -> None:
     with pytest.raises(InvalidEmbeddingError, match="list, not a number"):
         check([[1.0, 2.0, 3.0]])
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([10**400], "not a finite float32"),  # an int beyond float64
+        ([True], "bool, not a number"),
+        ([float("inf")], "not a finite float32"),
+        ([3.5e38], "not a finite float32"),  # beyond float32
+    ],
+)
+def test_a_list_of_plain_numbers_takes_the_short_path_only_when_valid(
+    values: list[object], message: str
+) -> None:
+    good = [0.25] * 8
+    checked = validate_vector(good, dims=8, distance="l2")
+    assert checked.dtype == np.float64 and checked.tolist() == good
+    assert validate_vector([1, 2.5, -3] + [0.0] * 5, dims=8, distance="l2").tolist()[:3] == [
+        1.0,
+        2.5,
+        -3.0,
+    ]
+    with pytest.raises(InvalidEmbeddingError, match=message):
+        validate_vector(values + [0.5] * 7, dims=8, distance="l2")
