@@ -1,5 +1,5 @@
 """``python -m redis_docstore`` runs the ``docstore`` command line."""
 
-from redis_docstore.cli import main
+from redis_docstore._cli.commands import main
 
 raise SystemExit(main())

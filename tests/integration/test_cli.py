@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from redis_docstore import DefaultEmbedder
-from redis_docstore.cli import DEMO_QUERY, SERVE_FILE, main
+from redis_docstore._cli.commands import DEMO_QUERY, SERVE_FILE, main
 from redis_docstore.server import free_port
 from redis_docstore.testing import StoreNames, cleanup_store, new_store_names
 

@@ -37,7 +37,7 @@ from redis_docstore import (
     ValidationError,
     WriteError,
 )
-from redis_docstore.cli import main as cli_main
+from redis_docstore._cli.commands import main as cli_main
 from redis_docstore.conditions import Tag
 from redis_docstore.server import EmbeddedServer
 from redis_docstore.testing import RedactedURL, StoreNames

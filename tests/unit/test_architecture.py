@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
     "_ops": 2,
     **dict.fromkeys(["_runners", "_base_store", "store", "async_store"], 3),
     **dict.fromkeys(
-        ["__init__", "__main__", "testing", "cli", "bulk", "where", "progress"], 4
+        ["__init__", "__main__", "testing", "_cli"], 4
     ),
 }  # fmt: skip
 

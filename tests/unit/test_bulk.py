@@ -14,7 +14,7 @@ import numpy
 import pytest
 
 from redis_docstore import Document, LoadReport
-from redis_docstore.bulk import (
+from redis_docstore._cli.files import (
     MAX_REJECTIONS,
     CheckReport,
     InputError,

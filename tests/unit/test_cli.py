@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from redis_docstore.cli import (
+from redis_docstore._cli.commands import (
     DEFAULT_DATA_DIR,
     DEMO_DOCUMENTS,
     InputError,
@@ -424,7 +424,7 @@ def test_help_imports_neither_torch_nor_sentence_transformers() -> None:
     code = textwrap.dedent(
         """
         import json, sys
-        from redis_docstore.cli import main
+        from redis_docstore._cli.commands import main
         codes = [main(["--help"]), main(["search", "--help"]), main(["demo", "--help"])]
         codes += [main([c, "--help"]) for c in ("add", "genres", "export", "info")]
         heavy = sorted(

@@ -1,10 +1,10 @@
-"""The CLI's progress line (``redis_docstore.progress``)."""
+"""The CLI's progress line (``redis_docstore._cli.progress``)."""
 
 from __future__ import annotations
 
 import io
 
-from redis_docstore.progress import ProgressBar, render_progress
+from redis_docstore._cli.progress import ProgressBar, render_progress
 
 # -- progress ------------------------------------------------------------------------------------
 

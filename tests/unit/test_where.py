@@ -1,4 +1,4 @@
-"""``--field`` and ``--where`` (``redis_docstore.where``)."""
+"""``--field`` and ``--where`` (``redis_docstore._cli.where``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from redis_docstore import Filter, Num, Tag, Text
-from redis_docstore.bulk import InputError
-from redis_docstore.where import parse_field, parse_where, parse_wheres
+from redis_docstore._cli.files import InputError
+from redis_docstore._cli.where import parse_field, parse_where, parse_wheres
 
 FIELDS: dict[str, Any] = {
     "genre": "tag",

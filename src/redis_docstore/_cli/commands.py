@@ -13,7 +13,7 @@ Exit codes: 0 success, 1 a :class:`~redis_docstore.errors.DocstoreError`,
 130 Ctrl-C, 141 stdout closed early (``docstore export | head``).
 The store and the model are imported inside the commands, so ``docstore
 --help`` loads neither torch nor the model. Input parsing, progress and the
-``--where`` grammar live in :mod:`redis_docstore.bulk`.
+``--where`` grammar live in :mod:`redis_docstore._cli.files`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from redis_docstore.bulk import (
+from redis_docstore._cli.files import (
     InputError,
     WriteReport,
     add_summary,
@@ -42,10 +42,10 @@ from redis_docstore.bulk import (
     write_jsonl,
     write_sources,
 )
+from redis_docstore._cli.progress import ProgressBar
+from redis_docstore._cli.where import parse_field, parse_wheres
 from redis_docstore.documents import Document, Hit
 from redis_docstore.errors import DocstoreError, SchemaMismatchError
-from redis_docstore.progress import ProgressBar
-from redis_docstore.where import parse_field, parse_wheres
 
 if TYPE_CHECKING:
     from redis_docstore.filters import FieldKind

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from redis_docstore.bulk import InputError
+from redis_docstore._cli.files import InputError
 from redis_docstore.conditions import Num, Tag, Text
 from redis_docstore.errors import ValidationError
 from redis_docstore.filters import Filter
