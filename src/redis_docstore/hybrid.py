@@ -87,6 +87,7 @@ from typing import Any, Final
 import orjson
 from redisvl.utils.stopwords import get_stopwords
 
+from redis_docstore._replies import as_text
 from redis_docstore.documents import Hit
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import InvalidQueryError
@@ -324,10 +325,6 @@ def build_hybrid_command(
     ]
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _get(mapping: Mapping[Any, Any], key: str) -> Any:
     return mapping.get(key, mapping.get(key.encode()))
 
@@ -352,19 +349,19 @@ def parse_hybrid_reply(
     check_complete(reply)
     hits = []
     for row in _get(reply, "results") or []:
-        attrs = {_text(k): v for k, v in (_get(row, "extra_attributes") or {}).items()}
-        dist = float(_text(attrs[DISTANCE_ALIAS]))
+        attrs = {as_text(k): v for k, v in (_get(row, "extra_attributes") or {}).items()}
+        dist = float(as_text(attrs[DISTANCE_ALIAS]))
         genres = attrs.get("$.genre")
         metadata = attrs.get("$.metadata")
         hits.append(
             Hit(
-                id=_text(attrs[KEY_FIELD]).removeprefix(key_prefix),
-                content=_text(attrs.get("$.content", "")),
+                id=as_text(attrs[KEY_FIELD]).removeprefix(key_prefix),
+                content=as_text(attrs.get("$.content", "")),
                 genres=tuple(orjson.loads(genres)) if genres else (),
                 distance=dist,
                 metadata=orjson.loads(metadata) if metadata else {},
                 similarity=similarity(dist, distance),
-                score=float(_text(attrs[HYBRID_SCORE_ALIAS])),
+                score=float(as_text(attrs[HYBRID_SCORE_ALIAS])),
             )
         )
     return hits

@@ -21,6 +21,7 @@ from redis.commands.search.query import Query
 from redisvl.query import VectorQuery, VectorRangeQuery
 
 from redis_docstore._effects import PackedCommand
+from redis_docstore._replies import as_text, decoded
 from redis_docstore.documents import Document, Hit, parse_document
 from redis_docstore.embeddings import VectorLike
 from redis_docstore.errors import IncompleteResultsError, InvalidQueryError
@@ -33,7 +34,6 @@ __all__ = [
     "aggregate_keys_command",
     "check_complete",
     "count_command",
-    "decode",
     "indexed_keys_command",
     "knn_command",
     "parse_documents",
@@ -346,17 +346,8 @@ def check_complete(reply: Mapping[Any, Any]) -> None:
     """
     warnings = _get(reply, "warning", None) or []
     if warnings:
-        shown = "; ".join(_text(w) for w in warnings)
+        shown = "; ".join(as_text(w) for w in warnings)
         raise IncompleteResultsError(f"Redis returned partial results: {shown}")
-
-
-def decode(value: Any) -> Any:
-    """``bytes`` to ``str``; anything else unchanged (a reply value of either protocol)."""
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _get(mapping: Mapping[Any, Any], key: str, default: Any = None) -> Any:
@@ -428,23 +419,15 @@ def _results(reply: Any) -> list[tuple[str, dict[str, Any]]]:
     """(key, returned fields) of each result of an ``FT.SEARCH`` reply."""
     if isinstance(reply, list):  # RESP2: [total, key, [field, value, ...], ...]
         if len(reply) > 1 and isinstance(reply[1], bytes):
-            reply = _decoded(reply)
+            reply = decoded(reply)
         return [
             (reply[i], dict(zip(reply[i + 1][::2], reply[i + 1][1::2], strict=True)))
             for i in range(1, len(reply), 2)
         ]
     if b"results" in reply:
-        reply = _decoded(reply)
+        reply = decoded(reply)
     check_complete(reply)
     return [(result["id"], result["extra_attributes"]) for result in reply.get("results", ())]
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {_text(k): _decoded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decoded(v) for v in value]
-    return _text(value) if isinstance(value, bytes) else value
 
 
 def returned_embeddings(reply: Any) -> list[list[float]]:
@@ -461,16 +444,16 @@ def total_results(reply: Mapping[Any, Any]) -> int:
 def result_keys(reply: Mapping[Any, Any] | list[Any]) -> list[str]:
     """The keys of an ``FT.SEARCH ... NOCONTENT`` reply (RESP3 map, or RESP2 list)."""
     if isinstance(reply, list):  # [total, key, key, ...]
-        return [_text(key) for key in reply[1:]]
+        return [as_text(key) for key in reply[1:]]
     check_complete(reply)
-    return [_text(_get(result, "id")) for result in _get(reply, "results", [])]
+    return [as_text(_get(result, "id")) for result in _get(reply, "results", [])]
 
 
 def aggregate_keys(reply: Mapping[Any, Any]) -> list[str]:
     """The keys of an :func:`aggregate_keys_command` reply (or cursor page)."""
     check_complete(reply)
     return [
-        _text(_get(_get(result, "extra_attributes"), "__key"))
+        as_text(_get(_get(result, "extra_attributes"), "__key"))
         for result in _get(reply, "results", [])
     ]
 

@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 
 from redisvl.schema import IndexSchema
 
+from redis_docstore._replies import decoded
 from redis_docstore.errors import ValidationError
 from redis_docstore.filters import FieldKind
 from redis_docstore.genres import GENRE_FIELD, GENRE_SEPARATOR
@@ -240,10 +241,6 @@ def expected_shape(settings: IndexSettings) -> Shape:
     }
 
 
-def _text(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def existing_shape(info: Mapping[Any, Any]) -> Shape:
     """Normalize an ``FT.INFO`` reply (RESP3 map) into a shape.
 
@@ -253,7 +250,7 @@ def existing_shape(info: Mapping[Any, Any]) -> Shape:
     Returns:
         The shape; fields of types we do not know keep just path and type.
     """
-    info = _decoded(info)
+    info = decoded(info)
     definition = info.get("index_definition", {})
     shape: Shape = {
         "storage": definition.get("key_type"),
@@ -274,23 +271,15 @@ def existing_shape(info: Mapping[Any, Any]) -> Shape:
     return shape
 
 
-def _decoded(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {_text(k): _decoded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decoded(v) for v in value]
-    return _text(value)
-
-
 def indexing_progress(info: Mapping[Any, Any]) -> float:
     """The fraction of existing documents indexed, from an ``FT.INFO`` reply."""
-    info = _decoded(info)
+    info = decoded(info)
     return float(info.get("percent_indexed", 1.0))
 
 
 def indexing_complete(info: Mapping[Any, Any]) -> bool:
     """Whether an index has finished indexing existing documents (``FT.INFO``)."""
-    return int(_decoded(info).get("indexing", 0)) == 0 and indexing_progress(info) >= 1.0
+    return int(decoded(info).get("indexing", 0)) == 0 and indexing_progress(info) >= 1.0
 
 
 def schema_differences(expected: Shape, actual: Shape) -> list[str]:

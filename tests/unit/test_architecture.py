@@ -23,6 +23,7 @@ ROOT = Path(redis_docstore.__file__).parent
 # A module may import its own layer (without a circle) and the layers below.
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "_replies": 0,
     **dict.fromkeys(
         [
             "genres", "filters", "conditions", "embeddings", "schema", "documents",

@@ -18,6 +18,7 @@ from redis_docstore._connection import is_missing_index, translate
 from redis_docstore._effects import Commands, CreateIndex, Flow, ScanDelete, Sleep
 from redis_docstore._ops.meta import embedder_name, meta_fields, meta_key
 from redis_docstore._ops.state import StoreState
+from redis_docstore._replies import decode
 from redis_docstore.errors import (
     IndexNotReadyError,
     SchemaMismatchError,
@@ -25,7 +26,6 @@ from redis_docstore.errors import (
     UnsafeEvictionError,
     ValidationError,
 )
-from redis_docstore.query import decode
 from redis_docstore.schema import (
     ID_SCHEMES,
     existing_shape,

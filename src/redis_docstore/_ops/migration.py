@@ -22,10 +22,11 @@ from redis_docstore._ops.lifecycle import ensure, wait_indexed
 from redis_docstore._ops.meta import LEASE_MS, MIGRATING, meta_fields, meta_key
 from redis_docstore._ops.reads import cursor_page
 from redis_docstore._ops.state import StoreState
+from redis_docstore._replies import decode
 from redis_docstore.documents import prepare_documents
 from redis_docstore.embeddings import Embedder
 from redis_docstore.errors import InvalidEmbeddingError, ValidationError
-from redis_docstore.query import decode, validate_k
+from redis_docstore.query import validate_k
 from redis_docstore.schema import IndexSettings
 
 __all__ = ["reembed"]

@@ -15,6 +15,7 @@ from redis_docstore._effects import Commands, Flow
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import meta_key
 from redis_docstore._ops.state import StoreState
+from redis_docstore._replies import decode
 from redis_docstore.conditions import genre_filters
 from redis_docstore.documents import Document, parse_document, validate_id
 from redis_docstore.filters import Filter, combine, render
@@ -23,7 +24,6 @@ from redis_docstore.query import (
     aggregate_keys,
     aggregate_keys_command,
     count_command,
-    decode,
     parse_documents,
     result_keys,
     search_ids_command,

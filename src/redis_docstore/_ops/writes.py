@@ -25,6 +25,7 @@ from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import MIGRATING, meta_key
 from redis_docstore._ops.state import StoreState
+from redis_docstore._replies import decode
 from redis_docstore.documents import (
     Document,
     LoadReport,
@@ -49,7 +50,7 @@ from redis_docstore.errors import (
     WriteError,
 )
 from redis_docstore.filters import Filter
-from redis_docstore.query import decode, indexed_keys_command, result_keys, search_ids_command
+from redis_docstore.query import indexed_keys_command, result_keys, search_ids_command
 from redis_docstore.schema import IndexSettings
 
 __all__ = [
