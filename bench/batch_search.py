@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from redis_docstore import DefaultEmbedder, Document, DocumentStore
-from redis_docstore.server import EmbeddedServer
+from redis_docstore._server import EmbeddedServer
 
 LIBRARY = Path(__file__).parents[1] / "fixtures" / "library.jsonl"
 GENRES = ["fantasy", "mystery", "cooking"]

@@ -29,7 +29,7 @@ from bench.corpus import FILTERS, Corpus
 from bench.corpus import make_text_queries as _make_text_queries
 from bench.systems import INDEX, escape_tag
 from redis_docstore import AsyncDocumentStore, Document, DocumentStore
-from redis_docstore.store import DEFAULT_EF_RUNTIME
+from redis_docstore._store import DEFAULT_EF_RUNTIME
 
 __all__ = [
     "ASYNC",
@@ -335,7 +335,7 @@ class AsyncByHandClient:
 
 
 def redisvl_schema(dims: int) -> dict[str, Any]:
-    """The store's index as a redisvl schema dict (``redis_docstore.schema.build_schema``)."""
+    """The store's index as a redisvl schema dict (``redis_docstore._schema.build_schema``)."""
     tag = {"separator": "\x1f", "case_sensitive": True}
     vector = {"algorithm": "hnsw", "dims": dims, "distance_metric": "l2", "datatype": "float32"}
     return {

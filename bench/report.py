@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import FILTERS
-from redis_docstore.store import DEFAULT_EF_RUNTIME
+from redis_docstore._store import DEFAULT_EF_RUNTIME
 
 __all__ = ["Paths", "markdown", "targets", "write"]
 

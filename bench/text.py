@@ -37,7 +37,7 @@ from bench.corpus import Corpus, make_text_queries
 from bench.measure import latency_stats, rotated
 from bench.systems import RawRedis
 from redis_docstore import Document, DocumentStore
-from redis_docstore.embeddings import DefaultEmbedder
+from redis_docstore._embeddings import DefaultEmbedder
 
 __all__ = ["text_benchmarks"]
 

@@ -26,7 +26,7 @@ import redis
 from bench.corpus import Corpus, make_corpus
 from bench.systems import INDEX, PrecomputedEmbedder
 from redis_docstore import Document, DocumentStore, EmbeddedServer
-from redis_docstore.embeddings import validate_vector
+from redis_docstore._embeddings import validate_vector
 
 __all__ = ["run_vectors"]
 

@@ -6,11 +6,10 @@
 >>> store.search("That is a happy person", k=3, genre="pets")
 """
 
-from redis_docstore.async_store import AsyncDocumentStore
-from redis_docstore.conditions import Num, Tag, Text
-from redis_docstore.documents import Document, Hit, LoadReport
-from redis_docstore.embeddings import DefaultEmbedder, Embedder
-from redis_docstore.errors import (
+from redis_docstore._async_store import AsyncDocumentStore
+from redis_docstore._documents import Document, Hit, LoadReport
+from redis_docstore._embeddings import DefaultEmbedder, Embedder
+from redis_docstore._errors import (
     DocstoreError,
     DocumentNotFoundError,
     IncompleteResultsError,
@@ -36,9 +35,10 @@ from redis_docstore.errors import (
     ValidationError,
     WriteError,
 )
-from redis_docstore.filters import Filter
-from redis_docstore.server import EmbeddedServer
-from redis_docstore.store import DocumentStore
+from redis_docstore._filters.conditions import Num, Tag, Text
+from redis_docstore._filters.expression import Filter
+from redis_docstore._server import EmbeddedServer
+from redis_docstore._store import DocumentStore
 
 __all__ = [
     "AsyncDocumentStore",

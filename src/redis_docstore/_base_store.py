@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 from redis_docstore._connection import redact_url
+from redis_docstore._embeddings import Embedder
+from redis_docstore._filters.expression import Filter
 from redis_docstore._ops import search
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import StoreState
-from redis_docstore.embeddings import Embedder
-from redis_docstore.filters import Filter
-from redis_docstore.schema import IndexSettings
+from redis_docstore._schema import IndexSettings
 
 if TYPE_CHECKING:
-    from redis_docstore.server import EmbeddedServer
+    from redis_docstore._server import EmbeddedServer
 
 __all__ = ["BaseStore"]
 
@@ -56,7 +56,7 @@ class BaseStore:
         Raises:
             ServerError: The server's binaries are missing or it did not start.
         """
-        from redis_docstore.server import EmbeddedServer
+        from redis_docstore._server import EmbeddedServer
 
         server = EmbeddedServer(path).start()
         try:

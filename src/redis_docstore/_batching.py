@@ -26,7 +26,7 @@ a time), so the store's embedding calls go through an :class:`EmbeddingBatcher`:
   fails another's request. A cancelled caller's request is skipped if it has
   not started; a pass interrupted in the caller's thread (Ctrl-C) puts the
   other callers' requests back in the queue. :meth:`close` fails every queued
-  request with :class:`~redis_docstore.errors.StoreClosedError`.
+  request with :class:`~redis_docstore._errors.StoreClosedError`.
 
 The thread that runs passes after the first one is started on first need and
 lives as long as the batcher. Sync and async callers share all of this; the
@@ -44,8 +44,8 @@ from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import StoreClosedError
+from redis_docstore._embeddings import Embedder
+from redis_docstore._errors import StoreClosedError
 
 __all__ = ["EmbeddingBatcher"]
 

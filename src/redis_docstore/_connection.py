@@ -2,7 +2,7 @@
 
 Only the stores open connections; this module holds what both the sync and
 the async store need to do so, and the one place where redis-py and redisvl
-errors become :class:`~redis_docstore.errors.DocstoreError` subclasses.
+errors become :class:`~redis_docstore._errors.DocstoreError` subclasses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from redis.retry import Retry
 from redisvl.exceptions import RedisVLError
 
 from redis_docstore._effects import RespProtocol
-from redis_docstore.errors import (
+from redis_docstore._errors import (
     IncompleteResultsError,
     MissingModuleError,
     StoreConnectionError,

@@ -3,8 +3,8 @@
 Every operation is a flow in :mod:`redis_docstore._ops` that yields effects
 (:mod:`redis_docstore._effects`); a runner performs them and sends the results
 back in. A store holds one, as an httpx client holds its transport:
-:class:`~redis_docstore.store.DocumentStore` a :class:`BlockingRunner` (blocking
-redis-py calls), :class:`~redis_docstore.async_store.AsyncDocumentStore` an
+:class:`~redis_docstore._store.DocumentStore` a :class:`BlockingRunner` (blocking
+redis-py calls), :class:`~redis_docstore._async_store.AsyncDocumentStore` an
 :class:`AsyncRunner` (``redis.asyncio`` awaits). They stand side by side here
 so the twins stay visibly alike: a change to one belongs in the other. What
 they share — the retry schedule and when to retry — is written once, in
@@ -52,10 +52,10 @@ from redis_docstore._effects import (
     Submit,
     pack,
 )
+from redis_docstore._errors import DocstoreError, StoreClosedError, StoreConnectionError
 from redis_docstore._ops.lifecycle import wait_indexed
 from redis_docstore._ops.state import StoreState
-from redis_docstore.errors import DocstoreError, StoreClosedError, StoreConnectionError
-from redis_docstore.schema import build_schema
+from redis_docstore._schema import build_schema
 
 __all__ = [
     "RETRY_FIRST_DELAY",

@@ -11,7 +11,7 @@ The session's Redis Stack comes from the first backend that applies:
 2. ``docker``: a ``redis/redis-stack-server`` container (testcontainers, a
    pinned tag), when a Docker engine answers; if its image cannot be pulled or
    the container does not start, the embedded server, with a warning.
-3. ``embedded``: an :class:`~redis_docstore.server.EmbeddedServer`, started
+3. ``embedded``: an :class:`~redis_docstore._server.EmbeddedServer`, started
    once for the session.
 
 Tests share the server; each one gets its own index name and key prefix from
@@ -33,8 +33,8 @@ from typing import Any, Literal
 import pytest
 import redis
 
-from redis_docstore.server import EmbeddedServer
-from redis_docstore.store import redact_url
+from redis_docstore._server import EmbeddedServer
+from redis_docstore._store import redact_url
 
 __all__ = [
     "REDIS_STACK_IMAGE",
@@ -186,7 +186,7 @@ def pytest_report_header(config: pytest.Config) -> str:
         return f"redis-docstore: Redis Stack from REDIS_URL={redact_url(os.environ['REDIS_URL'])}"
     if backend == "docker":
         return f"redis-docstore: Redis Stack in Docker ({REDIS_STACK_IMAGE})"
-    return "redis-docstore: embedded Redis Stack (redis_docstore.server.EmbeddedServer)"
+    return "redis-docstore: embedded Redis Stack (redis_docstore._server.EmbeddedServer)"
 
 
 @contextlib.contextmanager
@@ -203,7 +203,7 @@ def docker_stack() -> Iterator[str]:
 
 @contextlib.contextmanager
 def embedded_stack() -> Iterator[str]:
-    """An :class:`~redis_docstore.server.EmbeddedServer`; its URL."""
+    """An :class:`~redis_docstore._server.EmbeddedServer`; its URL."""
     with EmbeddedServer() as server:
         yield server.url
 

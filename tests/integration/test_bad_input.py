@@ -34,8 +34,8 @@ from redis_docstore import (
     InvalidQueryError,
     ValidationError,
 )
-from redis_docstore.conditions import Tag
-from redis_docstore.embeddings import FLOAT32_MAX
+from redis_docstore._embeddings import FLOAT32_MAX
+from redis_docstore._filters.conditions import Tag
 from redis_docstore.testing import StoreNames
 
 NAN, INF = float("nan"), float("inf")

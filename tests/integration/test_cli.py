@@ -21,7 +21,7 @@ import redis
 
 from redis_docstore import DefaultEmbedder
 from redis_docstore._cli.commands import DEMO_QUERY, SERVE_FILE, main
-from redis_docstore.server import free_port
+from redis_docstore._server import free_port
 from redis_docstore.testing import StoreNames, cleanup_store, new_store_names
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "docs_page.jsonl"

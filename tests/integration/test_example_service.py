@@ -22,7 +22,7 @@ import httpx
 import pytest
 import redis
 
-from redis_docstore.server import free_port
+from redis_docstore._server import free_port
 from redis_docstore.testing import cleanup_store, new_store_names
 
 pytestmark = pytest.mark.slow

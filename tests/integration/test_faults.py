@@ -33,8 +33,8 @@ from redis_docstore import (
     UnsafeEvictionError,
     WriteError,
 )
-from redis_docstore.conditions import Tag
-from redis_docstore.server import EmbeddedServer, free_port
+from redis_docstore._filters.conditions import Tag
+from redis_docstore._server import EmbeddedServer, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from redis_docstore.conditions import Num, Tag, Text, genre_filters
-from redis_docstore.errors import InvalidFilterError, InvalidGenreError
-from redis_docstore.filters import Filter, combine, render
-from redis_docstore.genres import validate_genre
+from redis_docstore._errors import InvalidFilterError, InvalidGenreError
+from redis_docstore._filters.conditions import Num, Tag, Text, genre_filters
+from redis_docstore._filters.expression import Filter, combine, render
+from redis_docstore._filters.genres import validate_genre
 from redis_docstore.testing import StoreNames
 
 Doc = Mapping[str, Any]

@@ -12,9 +12,9 @@ import orjson
 import pytest
 import redis
 
-from redis_docstore.documents import Hit
-from redis_docstore.errors import InvalidQueryError
-from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply, query_words
+from redis_docstore._commands.hybrid import build_hybrid_command, parse_hybrid_reply, query_words
+from redis_docstore._documents import Hit
+from redis_docstore._errors import InvalidQueryError
 
 if TYPE_CHECKING:
     from redis_docstore.testing import StoreNames

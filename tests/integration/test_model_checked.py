@@ -46,10 +46,10 @@ from redis_docstore import (
     DocumentStore,
     ValidationError,
 )
-from redis_docstore.conditions import Num, Tag
-from redis_docstore.documents import Hit, default_id
-from redis_docstore.filters import Filter
-from redis_docstore.server import EmbeddedServer
+from redis_docstore._documents import Hit, default_id
+from redis_docstore._filters.conditions import Num, Tag
+from redis_docstore._filters.expression import Filter
+from redis_docstore._server import EmbeddedServer
 from redis_docstore.testing import StoreNames, cleanup_store, new_store_names
 
 pytestmark = pytest.mark.slow

@@ -38,8 +38,8 @@ from redis_docstore import (
     WriteError,
 )
 from redis_docstore._cli.commands import main as cli_main
-from redis_docstore.conditions import Tag
-from redis_docstore.server import EmbeddedServer
+from redis_docstore._filters.conditions import Tag
+from redis_docstore._server import EmbeddedServer
 from redis_docstore.testing import RedactedURL, StoreNames
 
 SENTINEL = "Sentinel-pw-7f3a9c0e"  # the right password

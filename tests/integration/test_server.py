@@ -18,9 +18,9 @@ import pytest
 import redis
 from redis.commands.search.query import Query
 
-from redis_docstore import server as server_module
-from redis_docstore.errors import MissingModuleError, ServerNotFoundError, ServerStartError
-from redis_docstore.server import EmbeddedServer, ServerBinaries, find_binaries, free_port
+from redis_docstore import _server as server_module
+from redis_docstore._errors import MissingModuleError, ServerNotFoundError, ServerStartError
+from redis_docstore._server import EmbeddedServer, ServerBinaries, find_binaries, free_port
 from redis_docstore.testing import StoreNames, cleanup_store
 
 pytestmark = pytest.mark.slow
@@ -267,7 +267,7 @@ def test_cleanup_store_removes_only_its_index_and_keys(client_of: Any) -> None:
 
 def test_a_server_left_running_is_stopped_at_interpreter_exit() -> None:
     script = (
-        "from redis_docstore.server import EmbeddedServer\n"
+        "from redis_docstore._server import EmbeddedServer\n"
         "server = EmbeddedServer().start()\n"
         "print(server.pid, server.data_dir)\n"
     )
@@ -322,7 +322,7 @@ def test_no_password_file_survives_a_failed_start(
     extra_args: tuple[str, ...],
     error: type[Exception],
 ) -> None:
-    from redis_docstore.server import PASSWORD_CONFIG
+    from redis_docstore._server import PASSWORD_CONFIG
 
     monkeypatch.setattr(server_module, "find_binaries", binaries)
     data = tmp_path / "data"  # a kept directory: stop() does not remove it

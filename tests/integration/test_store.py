@@ -483,7 +483,7 @@ def test_documents_redis_cannot_index_are_reported(
     import numpy as np
 
     from redis_docstore import IndexingError
-    from redis_docstore import documents as documents_module
+    from redis_docstore import _documents as documents_module
 
     tiny_store.add([Document(content="fine", genre="g", id="ok")])
     real = documents_module.validate_vector
@@ -574,8 +574,8 @@ def test_the_same_text_under_other_genres_is_another_document(tiny_store: Docume
 def test_a_store_created_with_the_content_id_scheme_keeps_it(
     redis_stack_url: str, store_names: StoreNames
 ) -> None:
+    from redis_docstore._documents import content_id
     from redis_docstore._ops.meta import meta_key
-    from redis_docstore.documents import content_id
 
     options: dict[str, Any] = {
         "index": store_names.index, "prefix": store_names.prefix, "embedder": TinyEmbedder()

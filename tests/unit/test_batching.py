@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from redis_docstore._batching import EmbeddingBatcher
-from redis_docstore.errors import StoreClosedError
+from redis_docstore._errors import StoreClosedError
 
 WAIT = 10.0  # seconds before a test calls something wedged
 

@@ -36,7 +36,7 @@ from redis_docstore._cli.files import (
     write_jsonl,
     write_sources,
 )
-from redis_docstore.documents import content_id
+from redis_docstore._documents import content_id
 
 LIBRARY = Path(__file__).parents[2] / "fixtures" / "library.jsonl"
 

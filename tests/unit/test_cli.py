@@ -23,7 +23,7 @@ from redis_docstore._cli.commands import (
     read_documents,
     resolve_options,
 )
-from redis_docstore.documents import Document
+from redis_docstore._documents import Document
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "docs_page.jsonl"
 UNREACHABLE = "redis://127.0.0.1:1"  # never contacted: these commands fail before connecting

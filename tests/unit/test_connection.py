@@ -4,7 +4,7 @@ import pytest
 import redis.exceptions
 
 from redis_docstore._connection import finish_replies, translate
-from redis_docstore.errors import IncompleteResultsError, StoreConnectionError, StoreError
+from redis_docstore._errors import IncompleteResultsError, StoreConnectionError, StoreError
 
 CALLBACKS = {"INFO": lambda reply: {"parsed": reply}}
 

@@ -7,7 +7,7 @@ import numpy as np
 import orjson
 import pytest
 
-from redis_docstore.documents import (
+from redis_docstore._documents import (
     Document,
     content_id,
     default_id,
@@ -15,7 +15,7 @@ from redis_docstore.documents import (
     prepare_documents,
     validate_id,
 )
-from redis_docstore.errors import (
+from redis_docstore._errors import (
     InvalidDocumentError,
     InvalidEmbeddingError,
     InvalidGenreError,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import hiredis
 import pytest
 
+from redis_docstore._commands.search import knn_command, range_command
 from redis_docstore._effects import PackedCommand, pack
-from redis_docstore.query import knn_command, range_command
 
 
 def test_pack_encodes_commands_in_order() -> None:

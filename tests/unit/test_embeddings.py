@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redis_docstore import embeddings
-from redis_docstore.embeddings import DefaultEmbedder, Embedder, cpu_has_bf16, validate_vector
-from redis_docstore.errors import InvalidEmbeddingError, ValidationError
+from redis_docstore import _embeddings as embeddings
+from redis_docstore._embeddings import DefaultEmbedder, Embedder, cpu_has_bf16, validate_vector
+from redis_docstore._errors import InvalidEmbeddingError, ValidationError
 
 
 def check(vector: object, *, dims: int = 3, distance: str = "l2") -> list[float]:
@@ -126,7 +126,7 @@ def test_cpu_has_bf16_reads_the_flags(tmp_path: Path) -> None:
 
 
 def test_python_rows_are_checked_together_or_not_at_all() -> None:
-    from redis_docstore.embeddings import checked_rows
+    from redis_docstore._embeddings import checked_rows
 
     rows = [[0.5, 1.0, 0.0], [2, 3, 4], (0.25, 0.0, 1.0)]
     checked = checked_rows(rows, dims=3, distance="l2")

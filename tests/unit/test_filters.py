@@ -17,10 +17,17 @@ from redisvl.query import CountQuery, VectorQuery
 from redisvl.query.filter import FilterExpression as RedisvlFilterExpression
 from redisvl.query.filter import Tag as RedisvlTag
 
-from redis_docstore.conditions import Inclusive, Num, Tag, Text, genre_filter, genre_filters
-from redis_docstore.errors import InvalidFilterError, InvalidGenreError
-from redis_docstore.filters import FieldKind, Filter, check_fields, combine, render
-from redis_docstore.genres import normalize_genres, validate_genre
+from redis_docstore._errors import InvalidFilterError, InvalidGenreError
+from redis_docstore._filters.conditions import (
+    Inclusive,
+    Num,
+    Tag,
+    Text,
+    genre_filter,
+    genre_filters,
+)
+from redis_docstore._filters.expression import FieldKind, Filter, check_fields, combine, render
+from redis_docstore._filters.genres import normalize_genres, validate_genre
 
 TRICKY = [
     "sci-fi",

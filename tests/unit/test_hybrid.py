@@ -9,15 +9,7 @@ import numpy as np
 import pytest
 
 from redis_docstore import DocumentStore
-from redis_docstore.documents import Hit
-from redis_docstore.errors import (
-    InvalidEmbeddingError,
-    InvalidFilterError,
-    InvalidGenreError,
-    InvalidQueryError,
-    ValidationError,
-)
-from redis_docstore.hybrid import (
+from redis_docstore._commands.hybrid import (
     STOPWORDS,
     build_hybrid_command,
     build_hybrid_query_string,
@@ -25,6 +17,14 @@ from redis_docstore.hybrid import (
     query_words,
     text_score_expression,
     vector_similarity_expression,
+)
+from redis_docstore._documents import Hit
+from redis_docstore._errors import (
+    InvalidEmbeddingError,
+    InvalidFilterError,
+    InvalidGenreError,
+    InvalidQueryError,
+    ValidationError,
 )
 
 KNN = "=>[KNN 5 @embedding $vector AS vector_distance]"

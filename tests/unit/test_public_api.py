@@ -3,7 +3,7 @@ from __future__ import annotations
 import inspect
 
 import redis_docstore
-from redis_docstore import errors
+from redis_docstore import _errors as errors
 
 
 def test_public_names_are_pinned() -> None:

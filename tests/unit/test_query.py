@@ -6,9 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from redis_docstore.documents import Document, Hit
-from redis_docstore.errors import InvalidQueryError
-from redis_docstore.query import (
+from redis_docstore._commands.search import (
     aggregate_keys,
     aggregate_keys_command,
     count_command,
@@ -22,6 +20,8 @@ from redis_docstore.query import (
     validate_k,
     validate_offset,
 )
+from redis_docstore._documents import Document, Hit
+from redis_docstore._errors import InvalidQueryError
 
 
 def test_knn_command_without_filter() -> None:

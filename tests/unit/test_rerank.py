@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from redis_docstore import DocumentStore
-from redis_docstore.errors import InvalidEmbeddingError, InvalidQueryError
-from redis_docstore.rerank import mmr
+from redis_docstore._errors import InvalidEmbeddingError, InvalidQueryError
+from redis_docstore._rerank import mmr
 
 QUERY = [1.0, 0.0]
 # Two near-duplicates close to the query, and one vector in another direction.

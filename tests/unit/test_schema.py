@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from redis_docstore.errors import ValidationError
-from redis_docstore.schema import (
+from redis_docstore._errors import ValidationError
+from redis_docstore._schema import (
     IndexSettings,
     build_schema,
     existing_shape,

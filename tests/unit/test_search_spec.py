@@ -68,7 +68,7 @@ def test_the_spec_cache_is_bounded() -> None:
     ],
 )
 def test_one_search_asks_for_at_most_max_results(options: dict[str, object], message: str) -> None:
-    from redis_docstore.query import MAX_RESULTS
+    from redis_docstore._commands.search import MAX_RESULTS
 
     assert MAX_RESULTS == 10_000  # the documented bound
     store = DocumentStore("redis://localhost:1", embedder=Tiny())

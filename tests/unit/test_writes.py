@@ -8,8 +8,8 @@ import redis.exceptions
 
 from redis_docstore import Document, DocumentStore
 from redis_docstore._effects import Collect, Commands, Embed, Submit
+from redis_docstore._errors import StoreFullError
 from redis_docstore._ops.writes import WRITE_BATCH, load, records, write
-from redis_docstore.errors import StoreFullError
 
 
 class Tiny:
@@ -156,7 +156,7 @@ def test_each_pipeline_ends_with_a_search_for_its_own_keys_and_no_ft_info() -> N
 
 
 def test_a_written_document_the_index_lacks_is_an_indexing_error() -> None:
-    from redis_docstore.errors import IndexingError
+    from redis_docstore._errors import IndexingError
 
     docs = [
         Document(content=f"t{i}", genre="g", id=f"d{i}", embedding=[1.0, 0.5]) for i in range(2)
@@ -191,8 +191,8 @@ def test_a_document_deleted_between_write_and_check_is_no_indexing_error() -> No
 
 
 def test_writes_seen_by_a_running_migration_are_not_acknowledged() -> None:
+    from redis_docstore._errors import MigrationInProgressError, StoreReembeddedError
     from redis_docstore._ops.writes import check_guard
-    from redis_docstore.errors import MigrationInProgressError, StoreReembeddedError
 
     store = DocumentStore("redis://localhost:1", embedder=Tiny())
     check_guard(store.settings, ["1", None], ["a"])  # generation 1, nothing running: acknowledged
@@ -208,7 +208,7 @@ def test_writes_seen_by_a_running_migration_are_not_acknowledged() -> None:
 
 
 def test_an_add_cut_by_a_migration_confirms_only_the_batches_before_it() -> None:
-    from redis_docstore.errors import MigrationInProgressError
+    from redis_docstore._errors import MigrationInProgressError
 
     docs = [
         Document(content=f"t{i}", genre="g", id=f"d{i}", embedding=[1.0, float(i)])

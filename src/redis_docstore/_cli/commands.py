@@ -8,7 +8,7 @@ server. ``--field NAME=KIND`` (or ``DOCSTORE_FIELDS="author=tag,year=numeric"``)
 indexes metadata fields so that ``--where`` can filter on them; every command
 on that index must declare the same fields.
 
-Exit codes: 0 success, 1 a :class:`~redis_docstore.errors.DocstoreError`,
+Exit codes: 0 success, 1 a :class:`~redis_docstore._errors.DocstoreError`,
 2 a usage error or bad input (a file with an invalid document writes nothing),
 130 Ctrl-C, 141 stdout closed early (``docstore export | head``).
 The store and the model are imported inside the commands, so ``docstore
@@ -44,13 +44,13 @@ from redis_docstore._cli.files import (
 )
 from redis_docstore._cli.progress import ProgressBar
 from redis_docstore._cli.where import parse_field, parse_wheres
-from redis_docstore.documents import Document, Hit
-from redis_docstore.errors import DocstoreError, SchemaMismatchError
+from redis_docstore._documents import Document, Hit
+from redis_docstore._errors import DocstoreError, SchemaMismatchError
 
 if TYPE_CHECKING:
-    from redis_docstore.filters import FieldKind
-    from redis_docstore.schema import Algorithm, Distance
-    from redis_docstore.store import DocumentStore
+    from redis_docstore._filters.expression import FieldKind
+    from redis_docstore._schema import Algorithm, Distance
+    from redis_docstore._store import DocumentStore
 
 __all__ = [
     "DEMO_DOCUMENTS",
@@ -326,7 +326,7 @@ def _store_options(opts: Options, index: str, prefix: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _open_store(opts: Options) -> Iterator[DocumentStore]:
-    from redis_docstore.store import DocumentStore
+    from redis_docstore._store import DocumentStore
 
     kw = _store_options(opts, opts.index, opts.prefix)
     kw["metadata_fields"] = dict(opts.fields)
@@ -505,7 +505,7 @@ def cmd_demo(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     With ``--url`` it uses index ``vector_idx``/prefix ``doc`` (or ``--index``/
     ``--prefix``), refusing names already in use, and then removes them.
     """
-    from redis_docstore.store import DocumentStore
+    from redis_docstore._store import DocumentStore
 
     names = (opts.index, opts.prefix) if opts.names_given else (DEMO_INDEX, DEMO_PREFIX)
     kw = _store_options(opts, *names)
@@ -535,7 +535,7 @@ def cmd_serve(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     Prints one JSON line (url, the server's pid, data_dir), then blocks until
     Ctrl-C, SIGTERM or SIGHUP, and stops the server (by its pid).
     """
-    from redis_docstore.server import EmbeddedServer
+    from redis_docstore._server import EmbeddedServer
 
     if "url" in vars(args):
         raise InputError("serve starts its own server; --url does not apply")

@@ -42,13 +42,13 @@ from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
 import numpy
 
-from redis_docstore.documents import Document, prepare_documents
-from redis_docstore.embeddings import DEFAULT_DIMS
-from redis_docstore.errors import ValidationError
+from redis_docstore._documents import Document, prepare_documents
+from redis_docstore._embeddings import DEFAULT_DIMS
+from redis_docstore._errors import ValidationError
 
 if TYPE_CHECKING:
-    from redis_docstore.documents import LoadReport
-    from redis_docstore.schema import Distance
+    from redis_docstore._documents import LoadReport
+    from redis_docstore._schema import Distance
 
 __all__ = [
     "FORMATS",

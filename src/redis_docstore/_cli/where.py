@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from redis_docstore._cli.files import InputError
-from redis_docstore.conditions import Num, Tag, Text
-from redis_docstore.errors import ValidationError
-from redis_docstore.filters import Filter
+from redis_docstore._errors import ValidationError
+from redis_docstore._filters.conditions import Num, Tag, Text
+from redis_docstore._filters.expression import Filter
 
 if TYPE_CHECKING:
-    from redis_docstore.filters import FieldKind
+    from redis_docstore._filters.expression import FieldKind
 
 __all__ = ["parse_field", "parse_where", "parse_wheres"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from redis_docstore._effects import Embed, Flow
+from redis_docstore._embeddings import Vector, validate_vector
+from redis_docstore._errors import InvalidEmbeddingError
 from redis_docstore._ops.meta import embedder_name
 from redis_docstore._ops.state import StoreState
-from redis_docstore.embeddings import Vector, validate_vector
-from redis_docstore.errors import InvalidEmbeddingError
-from redis_docstore.schema import IndexSettings
+from redis_docstore._schema import IndexSettings
 
 __all__ = ["embed"]
 

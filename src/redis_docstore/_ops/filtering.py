@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from redis_docstore._errors import InvalidFilterError
+from redis_docstore._filters.conditions import genre_filters
+from redis_docstore._filters.expression import Filter, check_fields, combine, render
 from redis_docstore._ops.state import StoreState, frozen, keep, lookup
-from redis_docstore.conditions import genre_filters
-from redis_docstore.errors import InvalidFilterError
-from redis_docstore.filters import Filter, check_fields, combine, render
 
 __all__ = ["expression"]
 

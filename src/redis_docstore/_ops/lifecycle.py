@@ -14,19 +14,19 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
+from redis_docstore._commands.replies import decode
 from redis_docstore._connection import is_missing_index, translate
 from redis_docstore._effects import Commands, CreateIndex, Flow, ScanDelete, Sleep
-from redis_docstore._ops.meta import embedder_name, meta_fields, meta_key
-from redis_docstore._ops.state import StoreState
-from redis_docstore._replies import decode
-from redis_docstore.errors import (
+from redis_docstore._errors import (
     IndexNotReadyError,
     SchemaMismatchError,
     StoreError,
     UnsafeEvictionError,
     ValidationError,
 )
-from redis_docstore.schema import (
+from redis_docstore._ops.meta import embedder_name, meta_fields, meta_key
+from redis_docstore._ops.state import StoreState
+from redis_docstore._schema import (
     ID_SCHEMES,
     existing_shape,
     expected_shape,

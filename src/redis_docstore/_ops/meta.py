@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis_docstore.embeddings import Embedder
-from redis_docstore.schema import IndexSettings
+from redis_docstore._embeddings import Embedder
+from redis_docstore._schema import IndexSettings
 
 __all__ = ["LEASE_MS", "MIGRATING", "embedder_name", "meta_fields", "meta_key"]
 

@@ -16,18 +16,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from redis_docstore._commands.replies import decode
+from redis_docstore._commands.search import validate_k
 from redis_docstore._connection import is_missing_index, translate
+from redis_docstore._documents import prepare_documents
 from redis_docstore._effects import Commands, CreateIndex, Embed, Flow, ScanDelete
+from redis_docstore._embeddings import Embedder
+from redis_docstore._errors import InvalidEmbeddingError, ValidationError
 from redis_docstore._ops.lifecycle import ensure, wait_indexed
 from redis_docstore._ops.meta import LEASE_MS, MIGRATING, meta_fields, meta_key
 from redis_docstore._ops.reads import cursor_page
 from redis_docstore._ops.state import StoreState
-from redis_docstore._replies import decode
-from redis_docstore.documents import prepare_documents
-from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import InvalidEmbeddingError, ValidationError
-from redis_docstore.query import validate_k
-from redis_docstore.schema import IndexSettings
+from redis_docstore._schema import IndexSettings
 
 __all__ = ["reembed"]
 

@@ -2,7 +2,7 @@
 
 The read operations of both stores, written once as flows (see
 :mod:`redis_docstore._effects`), as :mod:`redis_docstore._ops.writes` holds the
-writes. Commands are built and replies parsed by :mod:`redis_docstore.query`.
+writes. Commands are built and replies parsed by :mod:`redis_docstore._commands.search`.
 Filters arrive rendered (:func:`redis_docstore._ops.filtering.expression`).
 """
 
@@ -11,16 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redis_docstore._effects import Commands, Flow
-from redis_docstore._ops.lifecycle import ensure
-from redis_docstore._ops.meta import meta_key
-from redis_docstore._ops.state import StoreState
-from redis_docstore._replies import decode
-from redis_docstore.conditions import genre_filters
-from redis_docstore.documents import Document, parse_document, validate_id
-from redis_docstore.filters import Filter, combine, render
-from redis_docstore.genres import GENRE_FIELD
-from redis_docstore.query import (
+from redis_docstore._commands.replies import decode
+from redis_docstore._commands.search import (
     aggregate_keys,
     aggregate_keys_command,
     count_command,
@@ -31,7 +23,15 @@ from redis_docstore.query import (
     validate_k,
     validate_offset,
 )
-from redis_docstore.schema import existing_shape, indexing_complete
+from redis_docstore._documents import Document, parse_document, validate_id
+from redis_docstore._effects import Commands, Flow
+from redis_docstore._filters.conditions import genre_filters
+from redis_docstore._filters.expression import Filter, combine, render
+from redis_docstore._filters.genres import GENRE_FIELD
+from redis_docstore._ops.lifecycle import ensure
+from redis_docstore._ops.meta import meta_key
+from redis_docstore._ops.state import StoreState
+from redis_docstore._schema import existing_shape, indexing_complete
 
 __all__ = ["count", "cursor_page", "genres", "get", "info", "page", "read_documents"]
 

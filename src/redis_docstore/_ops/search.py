@@ -14,17 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from redis_docstore._commands.search import count_command, render_command, total_results
+from redis_docstore._documents import Hit
 from redis_docstore._effects import Commands, Flow
+from redis_docstore._embeddings import Vector, VectorLike, validate_vector
+from redis_docstore._errors import InvalidQueryError
+from redis_docstore._filters.expression import Filter
 from redis_docstore._ops.embedding import embed
 from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.spec import SearchSpec, make_search_spec
 from redis_docstore._ops.state import StoreState, frozen, keep, lookup
-from redis_docstore.documents import Hit
-from redis_docstore.embeddings import Vector, VectorLike, validate_vector
-from redis_docstore.errors import InvalidQueryError
-from redis_docstore.filters import Filter
-from redis_docstore.query import count_command, render_command, total_results
 
 __all__ = ["explain", "query_vectors", "search", "spec"]
 

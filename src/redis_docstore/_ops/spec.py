@@ -4,8 +4,8 @@
 MMR) and returns a :class:`SearchSpec`, which builds the Redis command for a
 query vector and parses the reply; the search flow
 (:mod:`redis_docstore._ops.search`) sends them. This is the edge: the command
-builders below it (:mod:`~redis_docstore.query`, :mod:`~redis_docstore.hybrid`,
-:mod:`~redis_docstore.rerank`) trust what it passes them.
+builders below it (:mod:`~redis_docstore._commands.search`,
+:mod:`~redis_docstore._commands.hybrid`, :mod:`~redis_docstore._rerank`) trust what it passes them.
 """
 
 from __future__ import annotations
@@ -14,12 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis_docstore._effects import RespProtocol
-from redis_docstore.documents import Hit
-from redis_docstore.embeddings import VectorLike
-from redis_docstore.errors import InvalidQueryError
-from redis_docstore.hybrid import build_hybrid_command, parse_hybrid_reply, query_words
-from redis_docstore.query import (
+from redis_docstore._commands.hybrid import build_hybrid_command, parse_hybrid_reply, query_words
+from redis_docstore._commands.search import (
     MAX_RESULTS,
     knn_command,
     parse_search_reply,
@@ -28,8 +24,12 @@ from redis_docstore.query import (
     validate_k,
     validate_offset,
 )
-from redis_docstore.rerank import mmr
-from redis_docstore.schema import IndexSettings
+from redis_docstore._documents import Hit
+from redis_docstore._effects import RespProtocol
+from redis_docstore._embeddings import VectorLike
+from redis_docstore._errors import InvalidQueryError
+from redis_docstore._rerank import mmr
+from redis_docstore._schema import IndexSettings
 
 __all__ = ["SearchSpec", "TextMode", "make_search_spec"]
 

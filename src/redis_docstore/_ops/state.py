@@ -14,12 +14,12 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from redis_docstore._commands.search import validate_k
+from redis_docstore._embeddings import DefaultEmbedder, Embedder, Vector
+from redis_docstore._errors import ValidationError
+from redis_docstore._filters.expression import FieldKind
 from redis_docstore._ops.spec import SearchSpec
-from redis_docstore.embeddings import DefaultEmbedder, Embedder, Vector
-from redis_docstore.errors import ValidationError
-from redis_docstore.filters import FieldKind
-from redis_docstore.query import validate_k
-from redis_docstore.schema import Algorithm, DataType, Distance, IndexSettings
+from redis_docstore._schema import Algorithm, DataType, Distance, IndexSettings
 
 __all__ = [
     "CACHE_SIZE",
@@ -46,7 +46,7 @@ EMBEDDING_CACHE_SIZE = 4096  # (model, text) -> vector, about 12 MB at 384 dims
 class StoreState:
     """The settings, options, models and caches one store's operations share.
 
-    See :class:`~redis_docstore.store.DocumentStore` for the arguments.
+    See :class:`~redis_docstore._store.DocumentStore` for the arguments.
 
     Attributes:
         settings: The index settings; replaced (never mutated) when opening the

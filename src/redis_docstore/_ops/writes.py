@@ -18,15 +18,10 @@ from typing import Any
 
 import orjson
 
+from redis_docstore._commands.replies import decode
+from redis_docstore._commands.search import indexed_keys_command, result_keys, search_ids_command
 from redis_docstore._connection import translate
-from redis_docstore._effects import Collect, Commands, Flow, Submit
-from redis_docstore._ops.embedding import embed
-from redis_docstore._ops.filtering import expression as filter_expression
-from redis_docstore._ops.lifecycle import ensure
-from redis_docstore._ops.meta import MIGRATING, meta_key
-from redis_docstore._ops.state import StoreState
-from redis_docstore._replies import decode
-from redis_docstore.documents import (
+from redis_docstore._documents import (
     Document,
     LoadReport,
     Record,
@@ -36,8 +31,9 @@ from redis_docstore.documents import (
     validate_id,
     vector_json,
 )
-from redis_docstore.embeddings import VectorLike
-from redis_docstore.errors import (
+from redis_docstore._effects import Collect, Commands, Flow, Submit
+from redis_docstore._embeddings import VectorLike
+from redis_docstore._errors import (
     DocstoreError,
     DocumentNotFoundError,
     IndexingError,
@@ -49,9 +45,13 @@ from redis_docstore.errors import (
     ValidationError,
     WriteError,
 )
-from redis_docstore.filters import Filter
-from redis_docstore.query import indexed_keys_command, result_keys, search_ids_command
-from redis_docstore.schema import IndexSettings
+from redis_docstore._filters.expression import Filter
+from redis_docstore._ops.embedding import embed
+from redis_docstore._ops.filtering import expression as filter_expression
+from redis_docstore._ops.lifecycle import ensure
+from redis_docstore._ops.meta import MIGRATING, meta_key
+from redis_docstore._ops.state import StoreState
+from redis_docstore._schema import IndexSettings
 
 __all__ = [
     "DELETE_BATCH",

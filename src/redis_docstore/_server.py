@@ -41,7 +41,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from redis_docstore.errors import (
+from redis_docstore._errors import (
     MissingModuleError,
     ServerError,
     ServerNotFoundError,

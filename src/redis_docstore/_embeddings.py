@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_che
 import numpy as np
 import numpy.typing as npt
 
-from redis_docstore.errors import InvalidEmbeddingError, ValidationError
+from redis_docstore._errors import InvalidEmbeddingError, ValidationError
 
 if TYPE_CHECKING:
-    from redis_docstore.schema import Distance
+    from redis_docstore._schema import Distance
 
 __all__ = [
     "DefaultEmbedder",

@@ -87,17 +87,17 @@ from typing import Any, Final
 import orjson
 from redisvl.utils.stopwords import get_stopwords
 
-from redis_docstore._replies import as_text
-from redis_docstore.documents import Hit
-from redis_docstore.embeddings import VectorLike
-from redis_docstore.errors import InvalidQueryError
-from redis_docstore.query import (
+from redis_docstore._commands.replies import as_text
+from redis_docstore._commands.search import (
     DISTANCE_ALIAS,
     check_complete,
     similarity,
     vector_bytes,
 )
-from redis_docstore.schema import CONTENT_FIELD, EMBEDDING_FIELD, DataType, Distance
+from redis_docstore._documents import Hit
+from redis_docstore._embeddings import VectorLike
+from redis_docstore._errors import InvalidQueryError
+from redis_docstore._schema import CONTENT_FIELD, EMBEDDING_FIELD, DataType, Distance
 
 __all__ = [
     "HYBRID_SCORE_ALIAS",

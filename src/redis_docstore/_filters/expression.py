@@ -1,8 +1,8 @@
 r"""Filters: typed, escaped RediSearch (DIALECT 2) filter expressions over declared fields.
 
 This module holds :class:`Filter` and how filters combine; the conditions on
-one field (:class:`~redis_docstore.conditions.Tag`, ``Num``, ``Text``) and
-the genre filters are in :mod:`redis_docstore.conditions`.
+one field (:class:`~redis_docstore._filters.conditions.Tag`, ``Num``, ``Text``) and
+the genre filters are in :mod:`redis_docstore._filters.conditions`.
 
 Filter expressions
 ------------------
@@ -16,8 +16,8 @@ of a :class:`Filter`; ``&`` (AND), ``|`` (OR) and ``~`` (NOT) combine them::
 Every combination is parenthesized, so the rendered text always means what
 the Python expression means, whatever RediSearch's own precedence. A filter
 can never render as ``*`` (match everything): an empty list, empty text or a
-text of stopwords only is an :class:`~redis_docstore.errors.InvalidFilterError`
-(:class:`~redis_docstore.errors.InvalidGenreError` for the ``genre`` field).
+text of stopwords only is an :class:`~redis_docstore._errors.InvalidFilterError`
+(:class:`~redis_docstore._errors.InvalidGenreError` for the ``genre`` field).
 A ``Filter`` has no truth value, so ``a and b``, ``not a`` and chained
 comparisons (``1 < Num("x") < 5``) raise ``TypeError`` instead of silently
 dropping a condition.
@@ -61,7 +61,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from redis_docstore.errors import InvalidFilterError
+from redis_docstore._errors import InvalidFilterError
 
 __all__ = ["FieldKind", "Filter", "check_fields", "combine", "render"]
 

@@ -1,9 +1,9 @@
 r"""Conditions on one field — :class:`Tag`, :class:`Num`, :class:`Text` — and genre filters.
 
-Each condition builds a leaf :class:`~redis_docstore.filters.Filter` from
+Each condition builds a leaf :class:`~redis_docstore._filters.expression.Filter` from
 redisvl's filter classes (for their escaping, widened where redisvl leaves
 characters bare); ``&``, ``|`` and ``~`` combine leaves (see
-:mod:`redis_docstore.filters` for the semantics measured on RediSearch 2.10)::
+:mod:`redis_docstore._filters.expression` for the semantics measured on RediSearch 2.10)::
 
     (Tag("genre") == ["pets", "sci-fi"]) & (Num("year") >= 2000)
     # (@genre:{pets|sci\-fi} @year:[2000 +inf])
@@ -23,9 +23,9 @@ from redisvl.query.filter import Tag as _RedisvlTag
 from redisvl.query.filter import Text as _RedisvlText
 from redisvl.utils.token_escaper import TokenEscaper
 
-from redis_docstore.errors import InvalidFilterError, InvalidGenreError
-from redis_docstore.filters import Filter, _check_name, _combine_all, combine
-from redis_docstore.genres import GENRE_FIELD, normalize_genres
+from redis_docstore._errors import InvalidFilterError, InvalidGenreError
+from redis_docstore._filters.expression import Filter, _check_name, _combine_all, combine
+from redis_docstore._filters.genres import GENRE_FIELD, normalize_genres
 
 __all__ = [
     "DEFAULT_STOPWORDS",

@@ -2,7 +2,7 @@
 
 Everything here is pure: no Redis, no model. ``prepare_documents`` turns a batch
 of :class:`Document` into :class:`Record` objects ready to embed and write, or
-raises a :class:`~redis_docstore.errors.ValidationError` naming the first bad
+raises a :class:`~redis_docstore._errors.ValidationError` naming the first bad
 document, so that a batch with one invalid document writes nothing.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import orjson
 
-from redis_docstore.embeddings import Vector, VectorLike, checked_rows, validate_vector
-from redis_docstore.errors import InvalidDocumentError, ValidationError
-from redis_docstore.filters import FieldKind
-from redis_docstore.genres import normalize_genres
-from redis_docstore.schema import Distance, IdScheme
+from redis_docstore._embeddings import Vector, VectorLike, checked_rows, validate_vector
+from redis_docstore._errors import InvalidDocumentError, ValidationError
+from redis_docstore._filters.expression import FieldKind
+from redis_docstore._filters.genres import normalize_genres
+from redis_docstore._schema import Distance, IdScheme
 
 __all__ = [
     "Document",

@@ -3,7 +3,7 @@
 Every operation is written once, as a flow in :mod:`redis_docstore._ops`; this
 class calls it and hands it to its runner, which performs it with blocking
 redis-py calls (:class:`~redis_docstore._runners.BlockingRunner`).
-:class:`~redis_docstore.async_store.AsyncDocumentStore` runs the same flows
+:class:`~redis_docstore._async_store.AsyncDocumentStore` runs the same flows
 with awaits.
 """
 
@@ -14,17 +14,17 @@ from types import TracebackType
 from typing import Any
 
 from redis_docstore._base_store import BaseStore
+from redis_docstore._commands.search import validate_k
 from redis_docstore._connection import redact_url
+from redis_docstore._documents import Document, Hit, LoadReport
+from redis_docstore._embeddings import Embedder
+from redis_docstore._errors import ValidationError
+from redis_docstore._filters.expression import FieldKind, Filter
 from redis_docstore._ops import filtering, lifecycle, migration, reads, search, writes
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState, default_embedder
 from redis_docstore._runners import BlockingRunner
-from redis_docstore.documents import Document, Hit, LoadReport
-from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import ValidationError
-from redis_docstore.filters import FieldKind, Filter
-from redis_docstore.query import validate_k
-from redis_docstore.schema import Algorithm, DataType, Distance
+from redis_docstore._schema import Algorithm, DataType, Distance
 
 __all__ = ["DEFAULT_EF_RUNTIME", "DocumentStore", "default_embedder", "redact_url"]
 

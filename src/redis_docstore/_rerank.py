@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from redis_docstore.errors import InvalidQueryError
+from redis_docstore._errors import InvalidQueryError
 
 __all__ = ["mmr"]
 

@@ -25,10 +25,10 @@ from typing import Any, Literal, get_args
 
 from redisvl.schema import IndexSchema
 
-from redis_docstore._replies import decoded
-from redis_docstore.errors import ValidationError
-from redis_docstore.filters import FieldKind
-from redis_docstore.genres import GENRE_FIELD, GENRE_SEPARATOR
+from redis_docstore._commands.replies import decoded
+from redis_docstore._errors import ValidationError
+from redis_docstore._filters.expression import FieldKind
+from redis_docstore._filters.genres import GENRE_FIELD, GENRE_SEPARATOR
 
 __all__ = [
     "ID_SCHEMES",

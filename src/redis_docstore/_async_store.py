@@ -1,6 +1,6 @@
 """AsyncDocumentStore: the DocumentStore for asyncio.
 
-The same operations as :class:`~redis_docstore.store.DocumentStore`, called the
+The same operations as :class:`~redis_docstore._store.DocumentStore`, called the
 same way from :mod:`redis_docstore._ops`, performed by an
 :class:`~redis_docstore._runners.AsyncRunner` with ``redis.asyncio`` and
 redisvl's ``AsyncSearchIndex``. The model runs in a worker thread, so
@@ -16,17 +16,17 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from redis_docstore._base_store import BaseStore
+from redis_docstore._commands.search import validate_k
+from redis_docstore._documents import Document, Hit, LoadReport
+from redis_docstore._embeddings import Embedder
+from redis_docstore._errors import ValidationError
+from redis_docstore._filters.expression import FieldKind, Filter
 from redis_docstore._ops import filtering, lifecycle, migration, reads, search, writes
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState
 from redis_docstore._runners import AsyncRunner
-from redis_docstore.documents import Document, Hit, LoadReport
-from redis_docstore.embeddings import Embedder
-from redis_docstore.errors import ValidationError
-from redis_docstore.filters import FieldKind, Filter
-from redis_docstore.query import validate_k
-from redis_docstore.schema import Algorithm, DataType, Distance
-from redis_docstore.store import DocumentStore
+from redis_docstore._schema import Algorithm, DataType, Distance
+from redis_docstore._store import DocumentStore
 
 __all__ = ["AsyncDocumentStore"]
 
@@ -48,7 +48,7 @@ class AsyncDocumentStore(BaseStore):
 
     Args:
         url: The Redis URL. The keyword options are those of
-            :class:`~redis_docstore.store.DocumentStore`.
+            :class:`~redis_docstore._store.DocumentStore`.
     """
 
     def __init__(

@@ -20,12 +20,12 @@ import orjson
 from redis.commands.search.query import Query
 from redisvl.query import VectorQuery, VectorRangeQuery
 
+from redis_docstore._commands.replies import as_text, decoded
+from redis_docstore._documents import Document, Hit, parse_document
 from redis_docstore._effects import PackedCommand
-from redis_docstore._replies import as_text, decoded
-from redis_docstore.documents import Document, Hit, parse_document
-from redis_docstore.embeddings import VectorLike
-from redis_docstore.errors import IncompleteResultsError, InvalidQueryError
-from redis_docstore.schema import EMBEDDING_FIELD, DataType, Distance
+from redis_docstore._embeddings import VectorLike
+from redis_docstore._errors import IncompleteResultsError, InvalidQueryError
+from redis_docstore._schema import EMBEDDING_FIELD, DataType, Distance
 
 __all__ = [
     "DISTANCE_ALIAS",

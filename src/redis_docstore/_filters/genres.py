@@ -14,7 +14,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from redis_docstore.errors import InvalidGenreError
+from redis_docstore._errors import InvalidGenreError
 
 __all__ = ["GENRE_FIELD", "GENRE_SEPARATOR", "normalize_genres", "validate_genre"]
 
