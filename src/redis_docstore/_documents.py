@@ -21,6 +21,7 @@ from redis_docstore._embeddings import Vector, VectorLike, checked_rows, validat
 from redis_docstore._errors import InvalidDocumentError, ValidationError
 from redis_docstore._filters.expression import FieldKind
 from redis_docstore._filters.genres import normalize_genres
+from redis_docstore._filters.kinds import KINDS
 from redis_docstore._schema import Distance, IdScheme
 
 __all__ = [
@@ -296,22 +297,10 @@ def _validate_metadata(metadata: object, position: int | None) -> dict[str, Any]
 
 
 def _check_indexed_value(name: str, kind: FieldKind, value: object, position: int | None) -> None:
-    where = f"metadata.{name} (an indexed {kind} field)"
-    if kind == "numeric":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidDocumentError(
-                f"{where} must be a number, not {type(value).__name__}", position=position
-            )
-    elif kind == "text":
-        if not isinstance(value, str):
-            raise InvalidDocumentError(
-                f"{where} must be a string, not {type(value).__name__}", position=position
-            )
-    else:
-        try:
-            normalize_genres(value)
-        except ValidationError as exc:
-            raise InvalidDocumentError(f"{where}: {exc}", position=position) from None
+    problem = KINDS[kind].check(value)
+    if problem is not None:
+        where = f"metadata.{name} (an indexed {kind} field)"
+        raise InvalidDocumentError(f"{where}: {problem}", position=position)
 
 
 def prepare_documents(

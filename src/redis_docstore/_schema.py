@@ -28,7 +28,8 @@ from redisvl.schema import IndexSchema
 from redis_docstore._commands.replies import decoded
 from redis_docstore._errors import ValidationError
 from redis_docstore._filters.expression import FieldKind
-from redis_docstore._filters.genres import GENRE_FIELD, GENRE_SEPARATOR
+from redis_docstore._filters.genres import GENRE_FIELD
+from redis_docstore._filters.kinds import KINDS
 
 __all__ = [
     "ID_SCHEMES",
@@ -57,7 +58,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _GENERATION_RE = re.compile(r"\.v[0-9]+$")
 RESERVED_FIELDS = frozenset({CONTENT_FIELD, GENRE_FIELD, EMBEDDING_FIELD, "id"})
-_REDISVL_TYPES: dict[str, str] = {"tag": "tag", "numeric": "numeric", "text": "text"}
 
 
 IdScheme = Literal["content", "content+genres"]
@@ -132,10 +132,9 @@ class IndexSettings:
                 )
             if name in RESERVED_FIELDS:
                 raise ValidationError(f"metadata field name {name!r} is reserved")
-            if kind not in _REDISVL_TYPES:
+            if kind not in KINDS:
                 raise ValidationError(
-                    f"metadata field {name!r}: kind must be 'tag', 'numeric' or 'text', "
-                    f"not {kind!r}"
+                    f"metadata field {name!r}: kind must be one of {tuple(KINDS)}, not {kind!r}"
                 )
         names = [name for name, _ in self.metadata_fields]
         if len(set(names)) != len(names):
@@ -179,7 +178,7 @@ def build_schema(settings: IndexSettings) -> IndexSchema:
                     "name": GENRE_FIELD,
                     "type": "tag",
                     "path": "$.genre[*]",
-                    "attrs": {"separator": GENRE_SEPARATOR, "case_sensitive": True},
+                    "attrs": dict(KINDS["tag"].schema),
                 },
                 *(_metadata_field(name, kind) for name, kind in settings.metadata_fields),
                 {
@@ -200,16 +199,13 @@ def build_schema(settings: IndexSettings) -> IndexSchema:
 
 def _metadata_field(name: str, kind: FieldKind) -> dict[str, Any]:
     field: dict[str, Any] = {"name": name, "type": kind, "path": f"$.metadata.{name}"}
-    if kind == "tag":
-        field["attrs"] = {"separator": GENRE_SEPARATOR, "case_sensitive": True}
+    if KINDS[kind].schema:
+        field["attrs"] = dict(KINDS[kind].schema)
     return field
 
 
 def _metadata_shape(name: str, kind: FieldKind) -> dict[str, Any]:
-    shape: dict[str, Any] = {"path": f"$.metadata.{name}", "type": kind.upper()}
-    if kind == "tag":
-        shape.update(separator=GENRE_SEPARATOR, case_sensitive=True)
-    return shape
+    return {"path": f"$.metadata.{name}", "type": kind.upper(), **KINDS[kind].schema}
 
 
 # A "shape" is the part of an index definition that matters to us, in one
@@ -223,12 +219,7 @@ def expected_shape(settings: IndexSettings) -> Shape:
         "storage": "JSON",
         "prefixes": [settings.key_prefix],
         CONTENT_FIELD: {"path": "$.content", "type": "TEXT"},
-        GENRE_FIELD: {
-            "path": "$.genre[*]",
-            "type": "TAG",
-            "separator": GENRE_SEPARATOR,
-            "case_sensitive": True,
-        },
+        GENRE_FIELD: {"path": "$.genre[*]", "type": "TAG", **KINDS["tag"].schema},
         **{name: _metadata_shape(name, kind) for name, kind in settings.metadata_fields},
         EMBEDDING_FIELD: {
             "path": "$.embedding",

@@ -665,3 +665,28 @@ def test_any_text_renders_plain_words_or_raises(text: str) -> None:
     phrase = str(Text("content").has_phrase(text))
     assert phrase.startswith('@content:("') and phrase.endswith('")')
     assert not (set(phrase[len('@content:("') : -2]) & ASCII_SYNTAX - {"_", " "}), phrase
+
+
+def test_the_kind_table_covers_every_field_kind_and_drives_schema_values_and_cli() -> None:
+    from typing import get_args
+
+    from redis_docstore._cli.where import parse_field, parse_where
+    from redis_docstore._filters.expression import FieldKind
+    from redis_docstore._filters.kinds import KINDS
+    from redis_docstore._schema import IndexSettings, build_schema
+
+    assert set(KINDS) == set(get_args(FieldKind))
+    fields = {f"f_{kind}": kind for kind in KINDS}
+    settings = IndexSettings(name="i", prefix="p", dims=4, metadata_fields=tuple(fields.items()))
+    declared = {f.name: f.type for f in build_schema(settings).fields.values()}
+    for name, kind in fields.items():
+        assert str(declared[name]).lower().endswith(kind)
+        assert parse_field(f"{name}={kind}") == (name, kind)
+        for op in KINDS[kind].operators:
+            value = "1" if kind == "numeric" else "word"
+            assert isinstance(parse_where(f"{name}{op}{value}", fields), Filter)
+    assert KINDS["numeric"].check(1.5) is None
+    assert KINDS["numeric"].check("1") == "must be a number, not str"
+    assert KINDS["text"].check(3) == "must be a string, not int"
+    assert KINDS["tag"].check(["a", "b"]) is None
+    assert KINDS["tag"].check("") is not None

@@ -1,33 +1,30 @@
 """The ``docstore`` CLI's ``--field NAME=KIND`` and ``--where NAME OP VALUE`` options.
 
-They become the same :class:`~redis_docstore.Filter` objects Python code builds
-(``Tag``, ``Num``, ``Text``), so every value is escaped by the filters and
-never read as query syntax. Pure: unit-tested without a server.
+The grammar of each kind (its operators and what a value means) is read from the
+field-kind table, :data:`redis_docstore._filters.kinds.KINDS`; a condition becomes
+the same :class:`~redis_docstore.Filter` Python code builds (``Tag``, ``Num``,
+``Text``), so every value is escaped by the filters and never read as query
+syntax. Pure: unit-tested without a server.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping, Sequence
 
 from redis_docstore._cli.files import InputError
 from redis_docstore._errors import ValidationError
-from redis_docstore._filters.conditions import Num, Tag, Text
-from redis_docstore._filters.expression import Filter
-
-if TYPE_CHECKING:
-    from redis_docstore._filters.expression import FieldKind
+from redis_docstore._filters.expression import FieldKind, Filter
+from redis_docstore._filters.kinds import KINDS, looks_numeric
 
 __all__ = ["parse_field", "parse_where", "parse_wheres"]
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = sorted({op for kind in KINDS.values() for op in kind.operators}, key=len)[::-1]
 _WHERE = re.compile(
-    r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=|>=|<=|!~|=|>|<|~)\s*(.*?)\s*", re.DOTALL
+    r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|" + "|".join(map(re.escape, _OPERATORS)) + r")\s*(.*?)\s*",
+    re.DOTALL,
 )
-_KINDS: Final[tuple[str, ...]] = ("tag", "numeric", "text")
 
 
 def parse_field(text: str) -> tuple[str, FieldKind]:
@@ -40,73 +37,10 @@ def parse_field(text: str) -> tuple[str, FieldKind]:
     name, kind = name.strip(), kind.strip().lower()
     if not sep or not _NAME.fullmatch(name):
         raise InputError(f"expected NAME=KIND (NAME: letters, digits, '_'), not {text!r}")
-    if kind not in _KINDS:
-        raise InputError(f"field {name!r}: KIND must be tag, numeric or text, not {kind!r}")
-    return name, kind  # type: ignore[return-value]  # checked against _KINDS
-
-
-def _number(text: str, where: str) -> int | float:
-    if not _NUMBER.fullmatch(text):
-        raise InputError(f"{where}: {text!r} is not a number")
-    value = float(text)
-    if not math.isfinite(value):
-        raise InputError(f"{where}: {text!r} is out of range")
-    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else value
-
-
-def _tag_values(text: str, where: str) -> list[str]:
-    """Split at unescaped ``|``; a backslash takes the next character literally."""
-    values, current, chars = [], [], iter(text)
-    for ch in chars:
-        if ch == "\\":
-            escaped = next(chars, None)
-            if escaped is None:
-                raise InputError(f"{where}: a trailing backslash escapes nothing")
-            current.append(escaped)
-        elif ch == "|":
-            values.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    values.append("".join(current).strip())
-    return values
-
-
-def _numeric(name: str, op: str, value: str, where: str) -> Filter:
-    num = Num(name)
-    if op in ("=", "!=") and ".." in value:
-        low_text, _, high_text = value.partition("..")
-        if not low_text.strip() and not high_text.strip():
-            raise InputError(f"{where}: a range needs a bound: LOW..HIGH, LOW.. or ..HIGH")
-        low = _number(low_text.strip(), where) if low_text.strip() else -math.inf
-        high = _number(high_text.strip(), where) if high_text.strip() else math.inf
-        flt = num.between(low, high)
-        return ~flt if op == "!=" else flt
-    number = _number(value, where)
-    ops: dict[str, Callable[[float], Filter]] = {
-        "=": num.__eq__, "!=": num.__ne__, "<": num.__lt__, "<=": num.__le__,
-        ">": num.__gt__, ">=": num.__ge__,
-    }  # fmt: skip
-    if op not in ops:
-        raise InputError(f"{where}: {op!r} does not apply to the numeric field {name!r}")
-    return ops[op](number)
-
-
-def _filter(name: str, kind: str, op: str, value: str, where: str) -> Filter:
-    if kind == "numeric":
-        return _numeric(name, op, value, where)
-    if kind == "tag":
-        if op not in ("=", "!="):
-            raise InputError(f"{where}: the tag field {name!r} takes = or != (not {op!r})")
-        values = _tag_values(value, where)
-        return Tag(name) == values if op == "=" else Tag(name) != values
-    if op in ("~", "!~"):
-        flt = Text(name).has_words(value)
-    elif op in ("=", "!="):
-        flt = Text(name).has_phrase(value)
-    else:
-        raise InputError(f"{where}: the text field {name!r} takes ~, !~, = or != (not {op!r})")
-    return ~flt if op.startswith("!") else flt
+    for known in KINDS:
+        if kind == known:
+            return name, known
+    raise InputError(f"field {name!r}: KIND must be {', '.join(KINDS)}, not {kind!r}")
 
 
 def parse_where(text: str, fields: Mapping[str, FieldKind]) -> Filter:
@@ -139,12 +73,14 @@ def parse_where(text: str, fields: Mapping[str, FieldKind]) -> Filter:
         raise InputError(f"{where}: no value after {op!r}")
     kind = fields.get(name)
     if kind is None:  # undeclared: guess, and let the store say it is undeclared
-        ranged = op in ("=", "!=") and (_NUMBER.fullmatch(value) or ".." in value)
+        ranged = op in ("=", "!=") and looks_numeric(value)
         kind = "text" if "~" in op else "numeric" if op[0] in "<>" or ranged else "tag"
+    if op not in KINDS[kind].operators:
+        *some, last = KINDS[kind].operators
+        takes = f"{', '.join(some)} or {last}"
+        raise InputError(f"{where}: the {kind} field {name!r} takes {takes} (not {op!r})")
     try:
-        return _filter(name, kind, op, value, where)
-    except InputError:
-        raise
+        return KINDS[kind].condition(name, op, value)
     except ValidationError as exc:  # the filter refused a value
         raise InputError(f"{where}: {exc}") from None
 
