@@ -19,13 +19,11 @@ with other dims, metric, algorithm, fields or prefix is never used silently.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from redisvl.schema import IndexSchema
 
-from redis_docstore._commands.replies import decoded
 from redis_docstore._errors import ValidationError
 from redis_docstore._filters.expression import FieldKind
 from redis_docstore._filters.genres import GENRE_FIELD
@@ -39,10 +37,7 @@ __all__ = [
     "IdScheme",
     "IndexSettings",
     "build_schema",
-    "existing_shape",
     "expected_shape",
-    "indexing_complete",
-    "indexing_progress",
     "schema_differences",
 ]
 
@@ -230,47 +225,6 @@ def expected_shape(settings: IndexSettings) -> Shape:
             "datatype": settings.datatype.upper(),
         },
     }
-
-
-def existing_shape(info: Mapping[Any, Any]) -> Shape:
-    """Normalize an ``FT.INFO`` reply (RESP3 map) into a shape.
-
-    Args:
-        info: The reply, with str or bytes keys.
-
-    Returns:
-        The shape; fields of types we do not know keep just path and type.
-    """
-    info = decoded(info)
-    definition = info.get("index_definition", {})
-    shape: Shape = {
-        "storage": definition.get("key_type"),
-        "prefixes": list(definition.get("prefixes", [])),
-    }
-    for attr in info.get("attributes", []):
-        kind = attr.get("type")
-        entry: dict[str, Any] = {"path": attr.get("identifier"), "type": kind}
-        if kind == "TAG":
-            entry["separator"] = attr.get("SEPARATOR", ",")
-            entry["case_sensitive"] = "CASESENSITIVE" in attr.get("flags", [])
-        elif kind == "VECTOR":
-            entry["algorithm"] = str(attr.get("algorithm", "")).upper()
-            entry["dims"] = int(attr.get("dim", 0))
-            entry["distance"] = str(attr.get("distance_metric", "")).upper()
-            entry["datatype"] = str(attr.get("data_type", "")).upper()
-        shape[attr.get("attribute")] = entry
-    return shape
-
-
-def indexing_progress(info: Mapping[Any, Any]) -> float:
-    """The fraction of existing documents indexed, from an ``FT.INFO`` reply."""
-    info = decoded(info)
-    return float(info.get("percent_indexed", 1.0))
-
-
-def indexing_complete(info: Mapping[Any, Any]) -> bool:
-    """Whether an index has finished indexing existing documents (``FT.INFO``)."""
-    return int(decoded(info).get("indexing", 0)) == 0 and indexing_progress(info) >= 1.0
 
 
 def schema_differences(expected: Shape, actual: Shape) -> list[str]:

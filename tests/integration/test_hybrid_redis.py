@@ -12,7 +12,8 @@ import orjson
 import pytest
 import redis
 
-from redis_docstore._commands.hybrid import build_hybrid_command, parse_hybrid_reply, query_words
+from redis_docstore._commands.hybrid import build_hybrid_command, query_words
+from redis_docstore._commands.replies import parse_hybrid_reply
 from redis_docstore._documents import Hit
 from redis_docstore._errors import InvalidQueryError
 

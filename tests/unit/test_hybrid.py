@@ -13,11 +13,11 @@ from redis_docstore._commands.hybrid import (
     STOPWORDS,
     build_hybrid_command,
     build_hybrid_query_string,
-    parse_hybrid_reply,
     query_words,
     text_score_expression,
     vector_similarity_expression,
 )
+from redis_docstore._commands.replies import parse_hybrid_reply
 from redis_docstore._documents import Hit
 from redis_docstore._errors import (
     InvalidEmbeddingError,

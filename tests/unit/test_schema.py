@@ -2,16 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from redis_docstore._commands.replies import existing_shape, indexing_complete, indexing_progress
 from redis_docstore._errors import ValidationError
-from redis_docstore._schema import (
-    IndexSettings,
-    build_schema,
-    existing_shape,
-    expected_shape,
-    indexing_complete,
-    indexing_progress,
-    schema_differences,
-)
+from redis_docstore._schema import IndexSettings, build_schema, expected_shape, schema_differences
 
 
 def ft_info(

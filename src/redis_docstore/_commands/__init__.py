@@ -1,0 +1,3 @@
+"""Redis commands, built and parsed, with no I/O: :mod:`.search` builds the search,
+count and key-lookup commands, :mod:`.hybrid` the hybrid (vector + BM25) aggregate,
+and :mod:`.replies` parses every reply they bring back."""

@@ -81,20 +81,12 @@ document as a candidate, which would silently defeat ``require_text``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
-import orjson
 from redisvl.utils.stopwords import get_stopwords
 
-from redis_docstore._commands.replies import as_text
-from redis_docstore._commands.search import (
-    DISTANCE_ALIAS,
-    check_complete,
-    similarity,
-    vector_bytes,
-)
-from redis_docstore._documents import Hit
+from redis_docstore._commands.search import DISTANCE_ALIAS, vector_bytes
 from redis_docstore._embeddings import VectorLike
 from redis_docstore._errors import InvalidQueryError
 from redis_docstore._schema import CONTENT_FIELD, EMBEDDING_FIELD, DataType, Distance
@@ -107,7 +99,6 @@ __all__ = [
     "VECTOR_SIMILARITY_ALIAS",
     "build_hybrid_command",
     "build_hybrid_query_string",
-    "parse_hybrid_reply",
     "query_words",
     "text_score_expression",
     "vector_similarity_expression",
@@ -323,45 +314,3 @@ def build_hybrid_command(
         "DIALECT",
         "2",
     ]
-
-
-def _get(mapping: Mapping[Any, Any], key: str) -> Any:
-    return mapping.get(key, mapping.get(key.encode()))
-
-
-def parse_hybrid_reply(
-    reply: Mapping[Any, Any], *, key_prefix: str, distance: Distance
-) -> list[Hit]:
-    """Turn the RESP3 reply of a :func:`build_hybrid_command` into hits.
-
-    Args:
-        reply: The reply (redis-py ``protocol=3``): a map whose ``results``
-            hold one ``extra_attributes`` map per row; str or bytes keys and
-            values.
-        key_prefix: The store's key prefix (``doc:``), stripped from keys.
-        distance: The index's metric; for ``"cosine"`` hits get a
-            ``similarity`` of ``1 - distance / 2`` (clamped to ``[0, 1]``
-            against rounding), otherwise ``None``.
-
-    Returns:
-        The hits in the reply's order, ``score`` being the hybrid score.
-    """
-    check_complete(reply)
-    hits = []
-    for row in _get(reply, "results") or []:
-        attrs = {as_text(k): v for k, v in (_get(row, "extra_attributes") or {}).items()}
-        dist = float(as_text(attrs[DISTANCE_ALIAS]))
-        genres = attrs.get("$.genre")
-        metadata = attrs.get("$.metadata")
-        hits.append(
-            Hit(
-                id=as_text(attrs[KEY_FIELD]).removeprefix(key_prefix),
-                content=as_text(attrs.get("$.content", "")),
-                genres=tuple(orjson.loads(genres)) if genres else (),
-                distance=dist,
-                metadata=orjson.loads(metadata) if metadata else {},
-                similarity=similarity(dist, distance),
-                score=float(as_text(attrs[HYBRID_SCORE_ALIAS])),
-            )
-        )
-    return hits

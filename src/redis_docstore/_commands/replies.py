@@ -1,16 +1,42 @@
-"""Redis replies of either protocol as Python values: the one place bytes become text.
+"""Redis replies as Python values: every parser, and the one place bytes become text.
 
-redis-py hands back ``bytes`` or ``str`` depending on the protocol and the
-command (RESP2 or RESP3, ``decode_responses`` off); every parser reads replies
-through these three functions.
+The commands built in :mod:`.search` and :mod:`.hybrid` come back here: hits,
+documents, keys and totals. redis-py hands back ``bytes`` or ``str`` depending
+on the protocol and the command (RESP2 or RESP3, ``decode_responses`` off);
+every parser reads replies through :func:`decode`, :func:`as_text` and
+:func:`decoded`. No I/O here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["as_text", "decode", "decoded"]
+import orjson
+
+from redis_docstore._commands.hybrid import HYBRID_SCORE_ALIAS, KEY_FIELD
+from redis_docstore._commands.search import DISTANCE_ALIAS, EMBEDDING_PATH
+from redis_docstore._documents import Document, Hit, parse_document
+from redis_docstore._errors import IncompleteResultsError
+from redis_docstore._schema import Distance, Shape
+
+__all__ = [
+    "aggregate_keys",
+    "as_text",
+    "check_complete",
+    "decode",
+    "decoded",
+    "existing_shape",
+    "indexing_complete",
+    "indexing_progress",
+    "parse_documents",
+    "parse_hybrid_reply",
+    "parse_search_reply",
+    "result_keys",
+    "returned_embeddings",
+    "similarity",
+    "total_results",
+]
 
 
 def decode(value: Any) -> Any:
@@ -30,3 +56,220 @@ def decoded(value: Any) -> Any:
     if isinstance(value, list):
         return [decoded(v) for v in value]
     return decode(value)
+
+
+def check_complete(reply: Mapping[Any, Any]) -> None:
+    """Refuse a reply that Redis marked as partial.
+
+    RESP3 replies carry a ``warning`` list: a query that hit its timeout (with
+    RediSearch's default ``ON_TIMEOUT RETURN``) or a prefix expansion limit
+    answers with what it found so far, and says so only there.
+
+    Raises:
+        IncompleteResultsError: The reply has warnings.
+    """
+    warnings = _get(reply, "warning", None) or []
+    if warnings:
+        shown = "; ".join(as_text(w) for w in warnings)
+        raise IncompleteResultsError(f"Redis returned partial results: {shown}")
+
+
+def _get(mapping: Mapping[Any, Any], key: str, default: Any = None) -> Any:
+    if key in mapping:
+        return mapping[key]
+    return mapping.get(key.encode(), default)
+
+
+def similarity(distance: float, metric: Distance) -> float | None:
+    """``1 - d/2`` clamped to [0, 1] for COSINE; ``None`` for the other metrics."""
+    if metric != "cosine":
+        return None
+    return min(1.0, max(0.0, 1.0 - distance / 2.0))
+
+
+def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2") -> list[Hit]:
+    """Turn an ``FT.SEARCH`` KNN or range reply into hits, in reply order.
+
+    Args:
+        reply: The RESP2 list or RESP3 map (str or bytes).
+        key_prefix: The store's key prefix (``doc:``), stripped from keys.
+        distance: The index's metric, for ``Hit.similarity``.
+
+    Returns:
+        The hits, with ``distance`` as a float.
+
+    Raises:
+        IncompleteResultsError: Redis marked the (RESP3) reply as partial.
+    """
+    # The hot path of every search: plain loops and local names, no helpers.
+    cut = len(key_prefix)
+    if isinstance(reply, list) and not (len(reply) > 1 and isinstance(reply[1], bytes)):
+        loads = orjson.loads
+        d, c, g, m = _LAYOUT
+        hits = []
+        for i in range(1, len(reply), 2):
+            f = reply[i + 1]
+            if len(f) == 8 and f[0] == d and f[2] == c and f[4] == g and f[6] == m:
+                hits.append(
+                    Hit(reply[i][cut:], f[3], tuple(loads(f[5])), float(f[1]), loads(f[7]))
+                )
+            else:  # another layout (a document missing a field): by name
+                hits.append(_hit(reply[i][cut:], dict(zip(f[::2], f[1::2], strict=True))))
+    else:
+        hits = [_hit(key[cut:], attrs) for key, attrs in _results(reply)]
+    if distance == "cosine":
+        for hit in hits:
+            hit.similarity = similarity(hit.distance, distance)
+    return hits
+
+
+# How RediSearch 2.10 lays out each RESP2 result of our searches' RETURN.
+_LAYOUT = (DISTANCE_ALIAS, "$.content", "$.genre", "$.metadata")
+
+
+def _hit(id: str, attrs: Mapping[str, Any]) -> Hit:
+    genres = attrs.get("$.genre")
+    metadata = attrs.get("$.metadata")
+    return Hit(
+        id,
+        attrs.get("$.content", ""),
+        tuple(orjson.loads(genres)) if genres else (),
+        float(attrs[DISTANCE_ALIAS]),
+        orjson.loads(metadata) if metadata else {},
+    )
+
+
+def _results(reply: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(key, returned fields) of each result of an ``FT.SEARCH`` reply."""
+    if isinstance(reply, list):  # RESP2: [total, key, [field, value, ...], ...]
+        if len(reply) > 1 and isinstance(reply[1], bytes):
+            reply = decoded(reply)
+        return [
+            (reply[i], dict(zip(reply[i + 1][::2], reply[i + 1][1::2], strict=True)))
+            for i in range(1, len(reply), 2)
+        ]
+    if b"results" in reply:
+        reply = decoded(reply)
+    check_complete(reply)
+    return [(result["id"], result["extra_attributes"]) for result in reply.get("results", ())]
+
+
+def returned_embeddings(reply: Any) -> list[list[float]]:
+    """The ``$.embedding`` of each result of a reply (``with_embeddings=True``)."""
+    return [orjson.loads(attrs[EMBEDDING_PATH]) for _, attrs in _results(reply)]
+
+
+def total_results(reply: Mapping[Any, Any]) -> int:
+    """The ``total_results`` of an ``FT.SEARCH`` or ``FT.AGGREGATE`` reply."""
+    check_complete(reply)
+    return int(_get(reply, "total_results", 0))
+
+
+def result_keys(reply: Mapping[Any, Any] | list[Any]) -> list[str]:
+    """The keys of an ``FT.SEARCH ... NOCONTENT`` reply (RESP3 map, or RESP2 list)."""
+    if isinstance(reply, list):  # [total, key, key, ...]
+        return [as_text(key) for key in reply[1:]]
+    check_complete(reply)
+    return [as_text(_get(result, "id")) for result in _get(reply, "results", [])]
+
+
+def aggregate_keys(reply: Mapping[Any, Any]) -> list[str]:
+    """The keys of an :func:`aggregate_keys_command` reply (or cursor page)."""
+    check_complete(reply)
+    return [
+        as_text(_get(_get(result, "extra_attributes"), "__key"))
+        for result in _get(reply, "results", [])
+    ]
+
+
+def parse_documents(
+    keys: Sequence[str], raws: Sequence[Any], *, key_prefix: str
+) -> list[Document]:
+    """Documents from ``JSON.MGET <keys> .``; keys deleted meanwhile are left out."""
+    return [
+        parse_document(key.removeprefix(key_prefix), raw)
+        for key, raw in zip(keys, raws, strict=True)
+        if raw is not None
+    ]
+
+
+def parse_hybrid_reply(
+    reply: Mapping[Any, Any], *, key_prefix: str, distance: Distance
+) -> list[Hit]:
+    """Turn the RESP3 reply of a :func:`build_hybrid_command` into hits.
+
+    Args:
+        reply: The reply (redis-py ``protocol=3``): a map whose ``results``
+            hold one ``extra_attributes`` map per row; str or bytes keys and
+            values.
+        key_prefix: The store's key prefix (``doc:``), stripped from keys.
+        distance: The index's metric; for ``"cosine"`` hits get a
+            ``similarity`` of ``1 - distance / 2`` (clamped to ``[0, 1]``
+            against rounding), otherwise ``None``.
+
+    Returns:
+        The hits in the reply's order, ``score`` being the hybrid score.
+    """
+    check_complete(reply)
+    hits = []
+    for row in _get(reply, "results") or []:
+        attrs = {as_text(k): v for k, v in (_get(row, "extra_attributes") or {}).items()}
+        dist = float(as_text(attrs[DISTANCE_ALIAS]))
+        genres = attrs.get("$.genre")
+        metadata = attrs.get("$.metadata")
+        hits.append(
+            Hit(
+                id=as_text(attrs[KEY_FIELD]).removeprefix(key_prefix),
+                content=as_text(attrs.get("$.content", "")),
+                genres=tuple(orjson.loads(genres)) if genres else (),
+                distance=dist,
+                metadata=orjson.loads(metadata) if metadata else {},
+                similarity=similarity(dist, distance),
+                score=float(as_text(attrs[HYBRID_SCORE_ALIAS])),
+            )
+        )
+    return hits
+
+
+# -- FT.INFO ------------------------------------------------------------------------------------
+
+
+def existing_shape(info: Mapping[Any, Any]) -> Shape:
+    """Normalize an ``FT.INFO`` reply (RESP3 map) into a shape.
+
+    Args:
+        info: The reply, with str or bytes keys.
+
+    Returns:
+        The shape; fields of types we do not know keep just path and type.
+    """
+    info = decoded(info)
+    definition = info.get("index_definition", {})
+    shape: Shape = {
+        "storage": definition.get("key_type"),
+        "prefixes": list(definition.get("prefixes", [])),
+    }
+    for attr in info.get("attributes", []):
+        kind = attr.get("type")
+        entry: dict[str, Any] = {"path": attr.get("identifier"), "type": kind}
+        if kind == "TAG":
+            entry["separator"] = attr.get("SEPARATOR", ",")
+            entry["case_sensitive"] = "CASESENSITIVE" in attr.get("flags", [])
+        elif kind == "VECTOR":
+            entry["algorithm"] = str(attr.get("algorithm", "")).upper()
+            entry["dims"] = int(attr.get("dim", 0))
+            entry["distance"] = str(attr.get("distance_metric", "")).upper()
+            entry["datatype"] = str(attr.get("data_type", "")).upper()
+        shape[attr.get("attribute")] = entry
+    return shape
+
+
+def indexing_progress(info: Mapping[Any, Any]) -> float:
+    """The fraction of existing documents indexed, from an ``FT.INFO`` reply."""
+    info = decoded(info)
+    return float(info.get("percent_indexed", 1.0))
+
+
+def indexing_complete(info: Mapping[Any, Any]) -> bool:
+    """Whether an index has finished indexing existing documents (``FT.INFO``)."""
+    return int(decoded(info).get("indexing", 0)) == 0 and indexing_progress(info) >= 1.0

@@ -1,4 +1,4 @@
-"""Search commands: building them and parsing Redis' replies. No I/O here.
+"""Search commands: building them (their replies are parsed in :mod:`.replies`). No I/O.
 
 Every builder returns the complete argument tuple of one Redis command
 (``("FT.SEARCH", index, ...)``), so the sync and the async store send the same
@@ -16,33 +16,24 @@ from typing import Any, Literal
 
 import hiredis
 import numpy as np
-import orjson
 from redis.commands.search.query import Query
 from redisvl.query import VectorQuery, VectorRangeQuery
 
-from redis_docstore._commands.replies import as_text, decoded
-from redis_docstore._documents import Document, Hit, parse_document
 from redis_docstore._effects import PackedCommand
 from redis_docstore._embeddings import VectorLike
-from redis_docstore._errors import IncompleteResultsError, InvalidQueryError
-from redis_docstore._schema import EMBEDDING_FIELD, DataType, Distance
+from redis_docstore._errors import InvalidQueryError
+from redis_docstore._schema import EMBEDDING_FIELD, DataType
 
 __all__ = [
     "DISTANCE_ALIAS",
     "MAX_RESULTS",
-    "aggregate_keys",
     "aggregate_keys_command",
-    "check_complete",
     "count_command",
     "indexed_keys_command",
     "knn_command",
-    "parse_documents",
-    "parse_search_reply",
     "range_command",
     "render_command",
     "search_ids_command",
-    "similarity",
-    "total_results",
     "validate_k",
     "validate_offset",
     "vector_bytes",
@@ -332,141 +323,6 @@ def aggregate_keys_command(
         args += ["WITHCURSOR", "COUNT", cursor_count]
     args += ["DIALECT", DIALECT]
     return tuple(args)
-
-
-def check_complete(reply: Mapping[Any, Any]) -> None:
-    """Refuse a reply that Redis marked as partial.
-
-    RESP3 replies carry a ``warning`` list: a query that hit its timeout (with
-    RediSearch's default ``ON_TIMEOUT RETURN``) or a prefix expansion limit
-    answers with what it found so far, and says so only there.
-
-    Raises:
-        IncompleteResultsError: The reply has warnings.
-    """
-    warnings = _get(reply, "warning", None) or []
-    if warnings:
-        shown = "; ".join(as_text(w) for w in warnings)
-        raise IncompleteResultsError(f"Redis returned partial results: {shown}")
-
-
-def _get(mapping: Mapping[Any, Any], key: str, default: Any = None) -> Any:
-    if key in mapping:
-        return mapping[key]
-    return mapping.get(key.encode(), default)
-
-
-def similarity(distance: float, metric: Distance) -> float | None:
-    """``1 - d/2`` clamped to [0, 1] for COSINE; ``None`` for the other metrics."""
-    if metric != "cosine":
-        return None
-    return min(1.0, max(0.0, 1.0 - distance / 2.0))
-
-
-def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2") -> list[Hit]:
-    """Turn an ``FT.SEARCH`` KNN or range reply into hits, in reply order.
-
-    Args:
-        reply: The RESP2 list or RESP3 map (str or bytes).
-        key_prefix: The store's key prefix (``doc:``), stripped from keys.
-        distance: The index's metric, for ``Hit.similarity``.
-
-    Returns:
-        The hits, with ``distance`` as a float.
-
-    Raises:
-        IncompleteResultsError: Redis marked the (RESP3) reply as partial.
-    """
-    # The hot path of every search: plain loops and local names, no helpers.
-    cut = len(key_prefix)
-    if isinstance(reply, list) and not (len(reply) > 1 and isinstance(reply[1], bytes)):
-        loads = orjson.loads
-        d, c, g, m = _LAYOUT
-        hits = []
-        for i in range(1, len(reply), 2):
-            f = reply[i + 1]
-            if len(f) == 8 and f[0] == d and f[2] == c and f[4] == g and f[6] == m:
-                hits.append(
-                    Hit(reply[i][cut:], f[3], tuple(loads(f[5])), float(f[1]), loads(f[7]))
-                )
-            else:  # another layout (a document missing a field): by name
-                hits.append(_hit(reply[i][cut:], dict(zip(f[::2], f[1::2], strict=True))))
-    else:
-        hits = [_hit(key[cut:], attrs) for key, attrs in _results(reply)]
-    if distance == "cosine":
-        for hit in hits:
-            hit.similarity = similarity(hit.distance, distance)
-    return hits
-
-
-# How RediSearch 2.10 lays out each RESP2 result of our searches' RETURN.
-_LAYOUT = (DISTANCE_ALIAS, "$.content", "$.genre", "$.metadata")
-
-
-def _hit(id: str, attrs: Mapping[str, Any]) -> Hit:
-    genres = attrs.get("$.genre")
-    metadata = attrs.get("$.metadata")
-    return Hit(
-        id,
-        attrs.get("$.content", ""),
-        tuple(orjson.loads(genres)) if genres else (),
-        float(attrs[DISTANCE_ALIAS]),
-        orjson.loads(metadata) if metadata else {},
-    )
-
-
-def _results(reply: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(key, returned fields) of each result of an ``FT.SEARCH`` reply."""
-    if isinstance(reply, list):  # RESP2: [total, key, [field, value, ...], ...]
-        if len(reply) > 1 and isinstance(reply[1], bytes):
-            reply = decoded(reply)
-        return [
-            (reply[i], dict(zip(reply[i + 1][::2], reply[i + 1][1::2], strict=True)))
-            for i in range(1, len(reply), 2)
-        ]
-    if b"results" in reply:
-        reply = decoded(reply)
-    check_complete(reply)
-    return [(result["id"], result["extra_attributes"]) for result in reply.get("results", ())]
-
-
-def returned_embeddings(reply: Any) -> list[list[float]]:
-    """The ``$.embedding`` of each result of a reply (``with_embeddings=True``)."""
-    return [orjson.loads(attrs[EMBEDDING_PATH]) for _, attrs in _results(reply)]
-
-
-def total_results(reply: Mapping[Any, Any]) -> int:
-    """The ``total_results`` of an ``FT.SEARCH`` or ``FT.AGGREGATE`` reply."""
-    check_complete(reply)
-    return int(_get(reply, "total_results", 0))
-
-
-def result_keys(reply: Mapping[Any, Any] | list[Any]) -> list[str]:
-    """The keys of an ``FT.SEARCH ... NOCONTENT`` reply (RESP3 map, or RESP2 list)."""
-    if isinstance(reply, list):  # [total, key, key, ...]
-        return [as_text(key) for key in reply[1:]]
-    check_complete(reply)
-    return [as_text(_get(result, "id")) for result in _get(reply, "results", [])]
-
-
-def aggregate_keys(reply: Mapping[Any, Any]) -> list[str]:
-    """The keys of an :func:`aggregate_keys_command` reply (or cursor page)."""
-    check_complete(reply)
-    return [
-        as_text(_get(_get(result, "extra_attributes"), "__key"))
-        for result in _get(reply, "results", [])
-    ]
-
-
-def parse_documents(
-    keys: Sequence[str], raws: Sequence[Any], *, key_prefix: str
-) -> list[Document]:
-    """Documents from ``JSON.MGET <keys> .``; keys deleted meanwhile are left out."""
-    return [
-        parse_document(key.removeprefix(key_prefix), raw)
-        for key, raw in zip(keys, raws, strict=True)
-        if raw is not None
-    ]
 
 
 def render_command(command: Sequence[Any]) -> str:

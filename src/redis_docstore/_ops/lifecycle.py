@@ -14,7 +14,12 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
-from redis_docstore._commands.replies import decode
+from redis_docstore._commands.replies import (
+    decode,
+    existing_shape,
+    indexing_complete,
+    indexing_progress,
+)
 from redis_docstore._connection import is_missing_index, translate
 from redis_docstore._effects import Commands, CreateIndex, Flow, ScanDelete, Sleep
 from redis_docstore._errors import (
@@ -26,14 +31,7 @@ from redis_docstore._errors import (
 )
 from redis_docstore._ops.meta import embedder_name, meta_fields, meta_key
 from redis_docstore._ops.state import StoreState
-from redis_docstore._schema import (
-    ID_SCHEMES,
-    existing_shape,
-    expected_shape,
-    indexing_complete,
-    indexing_progress,
-    schema_differences,
-)
+from redis_docstore._schema import ID_SCHEMES, expected_shape, schema_differences
 
 __all__ = ["UNSAFE_EVICTION", "check_eviction", "create", "drop", "ensure", "wait_indexed"]
 

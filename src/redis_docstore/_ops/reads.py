@@ -2,7 +2,8 @@
 
 The read operations of both stores, written once as flows (see
 :mod:`redis_docstore._effects`), as :mod:`redis_docstore._ops.writes` holds the
-writes. Commands are built and replies parsed by :mod:`redis_docstore._commands.search`.
+writes. Commands are built in :mod:`redis_docstore._commands.search` and replies parsed in
+:mod:`redis_docstore._commands.replies`.
 Filters arrive rendered (:func:`redis_docstore._ops.filtering.expression`).
 """
 
@@ -11,15 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redis_docstore._commands.replies import decode
-from redis_docstore._commands.search import (
+from redis_docstore._commands.replies import (
     aggregate_keys,
-    aggregate_keys_command,
-    count_command,
+    decode,
+    existing_shape,
+    indexing_complete,
     parse_documents,
     result_keys,
-    search_ids_command,
     total_results,
+)
+from redis_docstore._commands.search import (
+    aggregate_keys_command,
+    count_command,
+    search_ids_command,
     validate_k,
     validate_offset,
 )
@@ -31,7 +36,6 @@ from redis_docstore._filters.genres import GENRE_FIELD
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import meta_key
 from redis_docstore._ops.state import StoreState
-from redis_docstore._schema import existing_shape, indexing_complete
 
 __all__ = ["count", "cursor_page", "genres", "get", "info", "page", "read_documents"]
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from redis_docstore._commands.search import count_command, render_command, total_results
+from redis_docstore._commands.replies import total_results
+from redis_docstore._commands.search import count_command, render_command
 from redis_docstore._documents import Hit
 from redis_docstore._effects import Commands, Flow
 from redis_docstore._embeddings import Vector, VectorLike, validate_vector

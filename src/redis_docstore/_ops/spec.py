@@ -14,13 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis_docstore._commands.hybrid import build_hybrid_command, parse_hybrid_reply, query_words
+from redis_docstore._commands.hybrid import build_hybrid_command, query_words
+from redis_docstore._commands.replies import (
+    parse_hybrid_reply,
+    parse_search_reply,
+    returned_embeddings,
+)
 from redis_docstore._commands.search import (
     MAX_RESULTS,
     knn_command,
-    parse_search_reply,
     range_command,
-    returned_embeddings,
     validate_k,
     validate_offset,
 )

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from redis_docstore._commands.replies import decode
-from redis_docstore._commands.search import indexed_keys_command, result_keys, search_ids_command
+from redis_docstore._commands.replies import decode, result_keys
+from redis_docstore._commands.search import indexed_keys_command, search_ids_command
 from redis_docstore._connection import translate
 from redis_docstore._documents import (
     Document,

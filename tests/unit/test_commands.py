@@ -6,17 +6,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from redis_docstore._commands.search import (
+from redis_docstore._commands.replies import (
     aggregate_keys,
+    parse_documents,
+    parse_search_reply,
+    similarity,
+    total_results,
+)
+from redis_docstore._commands.search import (
     aggregate_keys_command,
     count_command,
     knn_command,
-    parse_documents,
-    parse_search_reply,
     range_command,
     render_command,
-    similarity,
-    total_results,
     validate_k,
     validate_offset,
 )
