@@ -22,6 +22,7 @@ from redis_docstore._embeddings import Embedder
 from redis_docstore._errors import ValidationError
 from redis_docstore._filters.expression import FieldKind, Filter
 from redis_docstore._ops import filtering, lifecycle, migration, reads, search, writes
+from redis_docstore._ops.filtering import Selection
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState
 from redis_docstore._runners import AsyncRunner
@@ -174,11 +175,8 @@ class AsyncDocumentStore(BaseStore):
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
     ) -> int:
-        expression = filtering.expression(
-            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
-            where=where,
-        )  # fmt: skip
-        return await self._runner.run(reads.count(self._state, expression))
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return await self._runner.run(reads.count(self._state, selection))
 
     @_doc_of(DocumentStore.genres)
     async def genres(
@@ -189,11 +187,8 @@ class AsyncDocumentStore(BaseStore):
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
     ) -> dict[str, int]:
-        expression = filtering.expression(
-            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
-            where=where,
-        )  # fmt: skip
-        return await self._runner.run(reads.genres(self._state, expression))
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return await self._runner.run(reads.genres(self._state, selection))
 
     @_doc_of(DocumentStore.list_documents)
     async def list_documents(
@@ -206,12 +201,9 @@ class AsyncDocumentStore(BaseStore):
         offset: int = 0,
         limit: int = 100,
     ) -> list[Document]:
-        expression = filtering.expression(
-            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
-            where=where,
-        )  # fmt: skip
+        selection = Selection(genre, genres_all, exclude_genres, where)
         return await self._runner.run(
-            reads.page(self._state, expression, offset=offset, limit=limit)
+            reads.page(self._state, selection, offset=offset, limit=limit)
         )
 
     @_doc_of(DocumentStore.iter_documents)
@@ -224,10 +216,8 @@ class AsyncDocumentStore(BaseStore):
         where: Filter | None = None,
         batch_size: int = 500,
     ) -> AsyncIterator[Document]:
-        expression = filtering.expression(
-            self._state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres,
-            where=where,
-        )  # fmt: skip
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        expression = filtering.expression(self._state, selection)
         validate_k(batch_size, "batch_size")
 
         async def pages() -> AsyncIterator[Document]:

@@ -21,6 +21,7 @@ from redis_docstore._embeddings import Embedder
 from redis_docstore._errors import ValidationError
 from redis_docstore._filters.expression import FieldKind, Filter
 from redis_docstore._ops import filtering, lifecycle, migration, reads, search, writes
+from redis_docstore._ops.filtering import Selection
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState, default_embedder
 from redis_docstore._runners import BlockingRunner
@@ -327,14 +328,8 @@ class DocumentStore(BaseStore):
             InvalidFilterError: An invalid ``where``.
             StoreError: Redis failed.
         """
-        expression = filtering.expression(
-            self._state,
-            genre=genre,
-            genres_all=genres_all,
-            exclude_genres=exclude_genres,
-            where=where,
-        )
-        return self._runner.run(reads.count(self._state, expression))
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return self._runner.run(reads.count(self._state, selection))
 
     def genres(
         self,
@@ -362,14 +357,8 @@ class DocumentStore(BaseStore):
             ValidationError: An invalid filter.
             StoreError: Redis failed.
         """
-        expression = filtering.expression(
-            self._state,
-            genre=genre,
-            genres_all=genres_all,
-            exclude_genres=exclude_genres,
-            where=where,
-        )
-        return self._runner.run(reads.genres(self._state, expression))
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return self._runner.run(reads.genres(self._state, selection))
 
     def list_documents(
         self,
@@ -398,14 +387,8 @@ class DocumentStore(BaseStore):
             ValidationError: An invalid filter, offset or limit.
             StoreError: Redis failed.
         """
-        expression = filtering.expression(
-            self._state,
-            genre=genre,
-            genres_all=genres_all,
-            exclude_genres=exclude_genres,
-            where=where,
-        )
-        return self._runner.run(reads.page(self._state, expression, offset=offset, limit=limit))
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return self._runner.run(reads.page(self._state, selection, offset=offset, limit=limit))
 
     def iter_documents(
         self,
@@ -435,13 +418,8 @@ class DocumentStore(BaseStore):
             ValidationError: An invalid filter (raised at once, not on iteration).
             StoreError: Redis failed.
         """
-        expression = filtering.expression(
-            self._state,
-            genre=genre,
-            genres_all=genres_all,
-            exclude_genres=exclude_genres,
-            where=where,
-        )
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        expression = filtering.expression(self._state, selection)
         validate_k(batch_size, "batch_size")
 
         def pages() -> Iterator[Document]:

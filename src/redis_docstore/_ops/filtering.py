@@ -8,28 +8,39 @@ in the store's state, by their arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis_docstore._errors import InvalidFilterError
 from redis_docstore._filters.conditions import genre_filters
 from redis_docstore._filters.expression import Filter, check_fields, combine, render
 from redis_docstore._ops.state import StoreState, frozen, keep, lookup
 
-__all__ = ["expression"]
+__all__ = ["Selection", "expression"]
 
 
-def expression(
-    state: StoreState,
-    *,
-    genre: str | Sequence[str] | None = None,
-    genres_all: Sequence[str] | None = None,
-    exclude_genres: Sequence[str] | None = None,
-    where: Filter | None = None,
-) -> str:
-    """The expression of a store's genre filters and ``where`` (``"*"`` for none).
+@dataclass(frozen=True)
+class Selection:
+    """Which documents an operation reads or changes: the stores' filter arguments.
+
+    Attributes:
+        genre: Any of these genres.
+        genres_all: Every one of these genres.
+        exclude_genres: None of these genres.
+        where: A filter over declared fields.
+    """
+
+    genre: str | Sequence[str] | None = None
+    genres_all: Sequence[str] | None = None
+    exclude_genres: Sequence[str] | None = None
+    where: Filter | None = None
+
+
+def expression(state: StoreState, selection: Selection) -> str:
+    """The expression of a selection's genre filters and ``where`` (``"*"`` for none).
 
     Args:
         state: The store's state (its fields and filter cache).
-        genre, genres_all, exclude_genres, where: As for ``DocumentStore.search``.
+        selection: The filter arguments, as given to a store method.
 
     Returns:
         The rendered expression.
@@ -38,6 +49,9 @@ def expression(
         InvalidGenreError: An empty or invalid genre filter.
         InvalidFilterError: ``where`` is not a Filter, or names undeclared fields.
     """
+    genre, genres_all, exclude_genres, where = (
+        selection.genre, selection.genres_all, selection.exclude_genres, selection.where,
+    )  # fmt: skip
     key = (frozen(genre), frozen(genres_all), frozen(exclude_genres), where)
     cached, key = lookup(state.filter_cache, key)
     if cached is not None:

@@ -4,7 +4,7 @@ The read operations of both stores, written once as flows (see
 :mod:`redis_docstore._effects`), as :mod:`redis_docstore._ops.writes` holds the
 writes. Commands are built in :mod:`redis_docstore._commands.search` and replies parsed in
 :mod:`redis_docstore._commands.replies`.
-Filters arrive rendered (:func:`redis_docstore._ops.filtering.expression`).
+Filters arrive as a :class:`~redis_docstore._ops.filtering.Selection`, rendered here.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from redis_docstore._effects import Commands, Flow
 from redis_docstore._filters.conditions import genre_filters
 from redis_docstore._filters.expression import Filter, combine, render
 from redis_docstore._filters.genres import GENRE_FIELD
+from redis_docstore._ops.filtering import Selection
+from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import meta_key
 from redis_docstore._ops.state import StoreState
@@ -49,8 +51,9 @@ def get(state: StoreState, doc_id: str) -> Flow[Document | None]:
     return None if raw is None else parse_document(doc_id, raw)
 
 
-def count(state: StoreState, expression: str) -> Flow[int]:
-    """How many indexed documents match ``expression``."""
+def count(state: StoreState, selection: Selection) -> Flow[int]:
+    """How many indexed documents match ``selection``."""
+    expression = filter_expression(state, selection)
     yield from ensure(state)
     (reply,) = yield Commands(
         [count_command(state.settings.name, expression)], "counting documents"
@@ -58,8 +61,9 @@ def count(state: StoreState, expression: str) -> Flow[int]:
     return total_results(reply)
 
 
-def genres(state: StoreState, expression: str) -> Flow[dict[str, int]]:
-    """Documents per genre among those matching ``expression``, most frequent first."""
+def genres(state: StoreState, selection: Selection) -> Flow[dict[str, int]]:
+    """Documents per genre among those matching ``selection``, most frequent first."""
+    expression = filter_expression(state, selection)
     yield from ensure(state)
     name = state.settings.name
     (values,) = yield Commands([("FT.TAGVALS", name, GENRE_FIELD)], "listing genres")
@@ -80,8 +84,11 @@ def genres(state: StoreState, expression: str) -> Flow[dict[str, int]]:
     return {g: n for g, n in ranked if n > 0}
 
 
-def page(state: StoreState, expression: str, *, offset: int, limit: int) -> Flow[list[Document]]:
-    """One page of the documents matching ``expression``, ordered by id."""
+def page(
+    state: StoreState, selection: Selection, *, offset: int, limit: int
+) -> Flow[list[Document]]:
+    """One page of the documents matching ``selection``, ordered by id."""
+    expression = filter_expression(state, selection)
     validate_offset(offset)
     validate_k(limit, "limit")
     yield from ensure(state)

@@ -22,6 +22,7 @@ from redis_docstore._embeddings import Vector, VectorLike, validate_vector
 from redis_docstore._errors import InvalidQueryError
 from redis_docstore._filters.expression import Filter
 from redis_docstore._ops.embedding import embed
+from redis_docstore._ops.filtering import Selection
 from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.spec import SearchSpec, make_search_spec
@@ -59,9 +60,7 @@ def spec(
     cached, key = lookup(state.spec_cache, key)
     if cached is not None and cached.settings is state.settings:
         return cached  # type: ignore[no-any-return]
-    expression = filter_expression(
-        state, genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where
-    )
+    expression = filter_expression(state, Selection(genre, genres_all, exclude_genres, where))
     made = make_search_spec(
         state.settings,
         expression=expression,

@@ -47,6 +47,7 @@ from redis_docstore._errors import (
 )
 from redis_docstore._filters.expression import Filter
 from redis_docstore._ops.embedding import embed
+from redis_docstore._ops.filtering import Selection
 from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import MIGRATING, meta_key
@@ -316,7 +317,7 @@ def delete_where(state: StoreState, where: Filter) -> Flow[int]:
     Raises:
         InvalidFilterError: An invalid filter; nothing was deleted.
     """
-    expression = filter_expression(state, where=where)
+    expression = filter_expression(state, Selection(where=where))
     yield from ensure(state)
     total = 0
     while True:
