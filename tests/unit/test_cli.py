@@ -13,16 +13,9 @@ from typing import Any
 
 import pytest
 
-from redis_docstore._cli.commands import (
-    DEFAULT_DATA_DIR,
-    DEMO_DOCUMENTS,
-    InputError,
-    Options,
-    build_parser,
-    main,
-    read_documents,
-    resolve_options,
-)
+from redis_docstore._cli.commands import DEMO_DOCUMENTS, build_parser, main
+from redis_docstore._cli.files import InputError, read_documents
+from redis_docstore._cli.options import DEFAULT_DATA_DIR, Options, resolve_options
 from redis_docstore._documents import Document
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "docs_page.jsonl"

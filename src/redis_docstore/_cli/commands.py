@@ -12,8 +12,10 @@ Exit codes: 0 success, 1 a :class:`~redis_docstore._errors.DocstoreError`,
 2 a usage error or bad input (a file with an invalid document writes nothing),
 130 Ctrl-C, 141 stdout closed early (``docstore export | head``).
 The store and the model are imported inside the commands, so ``docstore
---help`` loads neither torch nor the model. Input parsing, progress and the
-``--where`` grammar live in :mod:`redis_docstore._cli.files`.
+--help`` loads neither torch nor the model. The options are in
+:mod:`~redis_docstore._cli.options`, file input and output in :mod:`~redis_docstore._cli.files`,
+the ``--where`` grammar in :mod:`~redis_docstore._cli.where`, progress bars in
+:mod:`~redis_docstore._cli.progress`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -38,29 +39,27 @@ from redis_docstore._cli.files import (
     export_file,
     human_summary,
     open_sources,
-    read_documents,
     write_jsonl,
     write_sources,
 )
+from redis_docstore._cli.options import (
+    Options,
+    filter_options,
+    global_options,
+    positive_int,
+    resolve_options,
+    search_options,
+)
 from redis_docstore._cli.progress import ProgressBar
-from redis_docstore._cli.where import parse_field, parse_wheres
+from redis_docstore._cli.where import parse_wheres
 from redis_docstore._documents import Document, Hit
 from redis_docstore._errors import DocstoreError, SchemaMismatchError
 
 if TYPE_CHECKING:
     from redis_docstore._filters.expression import FieldKind
-    from redis_docstore._schema import Algorithm, Distance
     from redis_docstore._store import DocumentStore
 
-__all__ = [
-    "DEMO_DOCUMENTS",
-    "InputError",
-    "Options",
-    "build_parser",
-    "main",
-    "read_documents",
-    "resolve_options",
-]
+__all__ = ["DEMO_DOCUMENTS", "build_parser", "main"]
 
 #: The three documents of the Redis docs page "Vector embeddings" (also in
 #: fixtures/docs_page.jsonl), its query, and the genre of the filtered search.
@@ -73,8 +72,6 @@ DEMO_QUERY: Final = "That is a happy person"
 DEMO_GENRE: Final = "pets"
 DEMO_INDEX: Final = "vector_idx"  # the page's index name and prefix
 DEMO_PREFIX: Final = "doc"
-DEFAULT_INDEX: Final = "docstore"
-DEFAULT_DATA_DIR: Final = "~/.local/share/redis-docstore"
 ADD_CHUNK: Final = 256  # documents per store.load call
 EXPORT_BATCH: Final = 500  # documents per round trip of export
 SEARCH_OPTIONS: Final = ("max_distance", "text", "alpha", "mmr_lambda", "fetch_k", "ef_runtime")
@@ -96,121 +93,16 @@ SCHEMA_HINT: Final = (
     "docstore: hint: every command on an index needs the --field options (or DOCSTORE_FIELDS), "
     "--distance and --algorithm it was created with"
 )
-WHERE_HELP: Final = (
-    "a condition on a field (repeat: all of them): author=Ann, author=Ann|Bob (any), "
-    "author!=Ann, year=1999, year>=2000 (also > < <=), year=1990..1999 (between), "
-    "content~some words (has the words), content!~words, content=a phrase; "
-    "metadata fields must be declared with --field"
-)
-
-
-@dataclass(frozen=True)
-class Options:
-    """The global options with their defaults applied (``url`` None: embedded server).
-
-    ``names_given`` tells whether ``--index`` or ``--prefix`` was given;
-    ``fields`` are the declared metadata fields (``--field``).
-    """
-
-    url: str | None
-    data_dir: Path
-    index: str
-    prefix: str
-    distance: Distance
-    algorithm: Algorithm
-    names_given: bool
-    fields: tuple[tuple[str, FieldKind], ...] = ()
-
-
-def _field(text: str) -> tuple[str, FieldKind]:
-    try:
-        return parse_field(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _global_options(fields_dest: str) -> argparse.ArgumentParser:
-    # SUPPRESS: an option given before the subcommand is not reset by the
-    # subcommand's default; defaults are applied by resolve_options(). --field
-    # collects into another attribute before and after the command, so that
-    # both lists survive (the subcommand's namespace overwrites the main one's).
-    p = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    g = p.add_argument_group("global options (before or after the command)")
-    g.add_argument(
-        "--url", help="Redis URL (default: $REDIS_URL; if unset or '', the embedded server)"
-    )
-    g.add_argument(
-        "--data-dir",
-        help=f"embedded server's data (default: $DOCSTORE_DATA_DIR or {DEFAULT_DATA_DIR})",
-    )
-    g.add_argument("--index", help=f"index name (default: {DEFAULT_INDEX})")
-    g.add_argument("--prefix", help="key prefix (default: the index name)")
-    g.add_argument("--distance", choices=["l2", "cosine", "ip"], help="metric (default: l2)")
-    g.add_argument("--algorithm", choices=["hnsw", "flat"], help="vector index (default: hnsw)")
-    g.add_argument(
-        "--field",
-        action="append",
-        dest=fields_dest,
-        type=_field,
-        metavar="NAME=KIND",
-        help="index metadata NAME as tag, numeric or text, for --where (repeat; default: "
-        "$DOCSTORE_FIELDS, e.g. 'author=tag,year=numeric')",
-    )
-    return p
-
-
-def _positive_int(text: str) -> int:
-    value = int(text) if text.isdigit() else 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"not a non-negative integer: {text!r}")
-    return int(text)
-
-
-def _filter_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--genre", action="append", metavar="G", help="only this genre (repeat: any of them)"
-    )
-    p.add_argument(
-        "--all-genres", action="append", metavar="G", help="only documents with every such genre"
-    )
-    p.add_argument(
-        "--exclude-genre", action="append", metavar="G", help="no documents with this genre"
-    )
-    p.add_argument("--where", action="append", metavar="EXPR", help=WHERE_HELP)
-
-
-def _search_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("query", metavar="TEXT")
-    p.add_argument("-k", type=_positive_int, default=10, help="hits at most (default: 10)")
-    p.add_argument("--offset", type=_count, default=0, help="skip this many hits (paging)")
-    p.add_argument("--max-distance", type=float, metavar="X", help="only hits within X")
-    p.add_argument("--text", metavar="WORDS", help="hybrid: words that boost")
-    p.add_argument("--require-text", action="store_true", help="hybrid: the words must occur")
-    p.add_argument("--alpha", type=float, metavar="A", help="hybrid: vector weight in [0, 1]")
-    p.add_argument(
-        "--mmr", type=float, dest="mmr_lambda", metavar="LAMBDA", help="diversify hits (MMR, 0..1)"
-    )
-    p.add_argument("--fetch-k", type=_positive_int, metavar="N", help="candidates for MMR/text")
-    p.add_argument("--ef-runtime", type=_positive_int, metavar="N", help="HNSW search breadth")
-    p.add_argument(
-        "--explain", action="store_true", help="print the query command as JSON, do not search"
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``docstore`` argument parser."""
-    common = _global_options("fields")
+    common = global_options("fields")
     parser = argparse.ArgumentParser(
         prog="docstore",
         description="JSON documents in Redis Stack with genre-filtered semantic search.",
         epilog="Output is JSON on stdout. Exit codes: 0 ok, 1 store error, 2 usage/input error.",
-        parents=[_global_options("fields_before")],
+        parents=[global_options("fields_before")],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -231,70 +123,31 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--format", choices=["jsonl", "csv"], help="default: by file extension")
     add.add_argument("--skip-invalid", action="store_true", help="add the valid documents")
     add.add_argument(
-        "--batch-size", type=_positive_int, default=ADD_CHUNK, help="documents per write"
+        "--batch-size", type=positive_int, default=ADD_CHUNK, help="documents per write"
     )
     add.add_argument("--ids", action="store_true", help="also print every id")
     add.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     add.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     add.add_argument("--progress", action="store_true", help="a progress bar even off a terminal")
     search = command("search", "search by meaning", cmd_search)
-    _search_options(search)
+    search_options(search)
     count = command("count", "count documents", cmd_count)
     genres = command("genres", "count documents per genre", cmd_genres)
     export = command("export", "write documents as JSON Lines (input for add)", cmd_export)
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     export.add_argument("--no-embeddings", action="store_true", help="leave embeddings out")
     export.add_argument(
-        "--batch-size", type=_positive_int, default=EXPORT_BATCH, help="documents per read"
+        "--batch-size", type=positive_int, default=EXPORT_BATCH, help="documents per read"
     )
     export.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     for p in (search, count, genres, export):
-        _filter_options(p)
+        filter_options(p)
     command("info", "show the index: schema, counts, memory, indexing failures", cmd_info)
     serve = command(
         "serve", "run the embedded server on --data-dir until Ctrl-C/SIGTERM", cmd_serve
     )
-    serve.add_argument("--port", type=_positive_int, help="TCP port (default: a free one)")
+    serve.add_argument("--port", type=positive_int, help="TCP port (default: a free one)")
     return parser
-
-
-def resolve_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
-    """Apply the defaults (and environment variables) to the parsed global options.
-
-    Args:
-        args: The parsed arguments.
-        environ: The environment (``REDIS_URL``, ``DOCSTORE_DATA_DIR``, ``DOCSTORE_FIELDS``).
-
-    Returns:
-        The options.
-
-    Raises:
-        InputError: A field declared with two kinds, or a bad ``DOCSTORE_FIELDS``.
-    """
-    given = vars(args)
-    url = given["url"] if "url" in given else environ.get("REDIS_URL", "").strip()
-    data_dir = given.get("data_dir") or environ.get("DOCSTORE_DATA_DIR") or DEFAULT_DATA_DIR
-    index = given.get("index", DEFAULT_INDEX)
-    declared = [*given.get("fields_before", []), *given.get("fields", [])]
-    if not declared and (env := environ.get("DOCSTORE_FIELDS", "").strip()):
-        try:
-            declared = [parse_field(part) for part in env.split(",") if part.strip()]
-        except InputError as exc:
-            raise InputError(f"DOCSTORE_FIELDS: {exc}") from None
-    fields: dict[str, FieldKind] = {}
-    for name, kind in declared:
-        if fields.setdefault(name, kind) != kind:
-            raise InputError(f"field {name!r} is declared as {fields[name]} and as {kind}")
-    return Options(
-        url=url or None,
-        data_dir=Path(data_dir).expanduser(),
-        index=index,
-        prefix=given.get("prefix", index),
-        distance=given.get("distance", "l2"),
-        algorithm=given.get("algorithm", "hnsw"),
-        names_given="index" in given or "prefix" in given,
-        fields=tuple(fields.items()),
-    )
 
 
 def _hit_json(hit: Hit, *, metadata: bool = True) -> dict[str, Any]:
