@@ -669,12 +669,19 @@ def _ingest_series(results: dict[str, Any], out: Path) -> dict[str, list[tuple[i
 def update_readme(
     path: Path, table: str, markers: tuple[str, str] = (README_BEGIN, README_END)
 ) -> bool:
-    """Replace the text between the README's bench markers; False if it has none."""
+    """Replace the text between the file's bench markers; False if it has none.
+
+    A marker counts only alone on its line: ``bench/README.md`` quotes the markers in
+    its prose, and a quoted one must not be taken for the real one.
+    """
     text = path.read_text()
-    begin, end = text.find(markers[0]), text.find(markers[1])
-    if begin < 0 or end < begin:
+    begin = re.search(rf"^{re.escape(markers[0])}[ \t]*$", text, re.MULTILINE)
+    if begin is None:
         return False
-    path.write_text(f"{text[: begin + len(markers[0])]}\n{table}\n{text[end:]}")
+    end = re.compile(rf"^{re.escape(markers[1])}[ \t]*$", re.MULTILINE).search(text, begin.end())
+    if end is None:
+        return False
+    path.write_text(f"{text[: begin.end()]}\n{table}\n{text[end.start() :]}")
     return True
 
 

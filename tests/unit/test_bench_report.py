@@ -156,6 +156,21 @@ def test_update_summary_replaces_only_the_text_between_its_markers(tmp_path: Pat
     assert text.count("| this store |") == 1
 
 
+def test_markers_quoted_in_prose_are_not_taken_for_the_real_ones(tmp_path: Path) -> None:
+    """bench/README.md names its markers in its method text, inline."""
+    readme = tmp_path / "README.md"
+    prose = (
+        "`--readme` replaces the text between `<!-- bench:begin -->` and `<!-- bench:end -->`.\n"
+    )
+    readme.write_text(f"{prose}\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n")
+    assert report.update_readme(readme, "new")
+    assert readme.read_text() == f"{prose}\n<!-- bench:begin -->\nnew\n<!-- bench:end -->\n"
+    only_quoted = tmp_path / "quoted.md"
+    only_quoted.write_text(prose)
+    assert not report.update_readme(only_quoted, "new")
+    assert only_quoted.read_text() == prose
+
+
 def test_update_summary_leaves_a_file_without_markers_alone(tmp_path: Path, capsys: Any) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n")
