@@ -85,12 +85,14 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-installed-*
 	touch $@
 
+# The full report goes into bench/README.md, its summary table into README.md.
 bench: bench-install
-	$(PY) -m bench --readme README.md
+	$(PY) -m bench --readme bench/README.md --summary README.md
 
-# The load benchmark (bench/README.md): many callers sharing one store, ~30 min.
+# The load benchmark (bench/README.md): many callers sharing one store, ~30 min. Its
+# summary goes into bench/README.md, its two rows of the summary table into README.md.
 bench-load: bench-install
-	$(PY) -m bench.load --readme README.md
+	$(PY) -m bench.load --readme bench/README.md --summary README.md
 
 # The mixed load on the store for 10 minutes (~13 min with the setup): memory, connections,
 # lost writes. Writes soak.md, not load.md.

@@ -164,6 +164,7 @@ class Config:
     seed: int
     out: Path
     readme: Path | None
+    summary: Path | None
 
 
 class Bench:
@@ -781,7 +782,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     add("--quick", action="store_true", help="n=5000 and short cells: a smoke run (~2-3 min)")
     add("--seed", type=int, default=DEFAULT_SEED)
     add("--out", type=Path, help="results directory (default bench/results; quick: .../quick)")
-    add("--readme", type=Path, help="replace the text between the bench-load markers here")
+    add(
+        "--readme", type=Path,
+        help="replace the text between the bench-load markers here (make: bench/README.md)",
+    )  # fmt: skip
+    add(
+        "--summary", type=Path,
+        help="refresh the summary table between the bench-summary markers here, with the "
+        "newest full `python -m bench` run in --out (make: README.md)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     quick = bool(args.quick)
 
@@ -809,6 +818,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         seed=args.seed,
         out=args.out or (ROOT / "results" / "quick" if quick else ROOT / "results"),
         readme=args.readme,
+        summary=args.summary,
     )
 
 
@@ -871,7 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["meta"]["server_left_running"] = server_pid is not None and pid_alive(server_pid)
     results["meta"]["duration_s"] = time.perf_counter() - began
     results["meta"]["machine"]["loadavg_end"] = list(os.getloadavg())
-    paths = load_report.write(results, config.out, readme=config.readme)
+    paths = load_report.write(results, config.out, readme=config.readme, summary=config.summary)
     print(paths.markdown.read_text())
     _log(f"wrote {', '.join(str(p) for p in paths.all())}")
     return 0

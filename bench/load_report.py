@@ -529,9 +529,9 @@ def update_readme(path: Path, text: str) -> bool:
     return report.update_readme(path, text, (README_BEGIN, README_END))
 
 
-def readme_summary(results: dict[str, Any], out: Path) -> str:
-    """What the README shows: the targets, text search by callers, the plot, one line per
-    other part; the full tables stay in ``bench/results/load.md``."""
+def readme_summary(results: dict[str, Any], out: Path, plot: str = "results/load.png") -> str:
+    """What ``bench/README.md`` shows: the targets, text search by callers, the plot (``plot``,
+    a link from that file), one line per other part; every table is in ``load.md``."""
     lines = [*_header(results), "", "Targets:", ""]
     lines += _table(["target", "measured", "status"], _target_rows(results["targets"]))
     text = results.get("sweep", {}).get("text")
@@ -548,7 +548,7 @@ def readme_summary(results: dict[str, Any], out: Path) -> str:
                 for name, cells in text.items()
             ],
         )  # fmt: skip
-        lines += ["", "![text search under load](bench/results/load.png)"]
+        lines += ["", f"![text search under load]({plot})"]
     mixed = results.get("mixed", {})
     if mixed:
         lines += ["", "Search p99 with writers / without (the stores: medians of rounds):", ""]
@@ -587,8 +587,19 @@ def readme_summary(results: dict[str, Any], out: Path) -> str:
     return "\n".join(lines)
 
 
-def write(results: dict[str, Any], out: Path, *, readme: Path | None = None) -> Paths:
-    """Write the JSON and the markdown (and the plot); update the README if asked."""
+def write(
+    results: dict[str, Any],
+    out: Path,
+    *,
+    readme: Path | None = None,
+    summary: Path | None = None,
+) -> Paths:
+    """Write the JSON and the markdown (and the plot).
+
+    If asked: the load summary into ``readme`` (``bench/README.md``), between its bench-load
+    markers, and the top-level README's summary table into ``summary``, from the newest full
+    run of ``python -m bench`` kept in ``out`` and this run.
+    """
     out.mkdir(parents=True, exist_ok=True)
     meta = results["meta"]
     soak = "soak" in results
@@ -605,6 +616,14 @@ def write(results: dict[str, Any], out: Path, *, readme: Path | None = None) -> 
     md_path = out / "load.md"
     md_path.write_text(text)
     chart = plot(results, out)
-    if readme is not None and not update_readme(readme, readme_summary(results, out)):
-        print(f"note: {readme} has no {README_BEGIN} ... {README_END} markers; not updated")
+    if readme is not None:
+        plot_link = report.relative(out / "load.png", readme.parent)
+        if not update_readme(readme, readme_summary(results, out, plot_link)):
+            print(f"note: {readme} has no {README_BEGIN} ... {README_END} markers; not updated")
+    if summary is not None:
+        run = report.newest(out)
+        if run is None:
+            print(f"note: no full run of `python -m bench` in {out}; {summary} not updated")
+        else:
+            report.update_summary(summary, run, results)
     return Paths(json=json_path, markdown=md_path, plots=[chart] if chart else [])

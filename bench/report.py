@@ -1,15 +1,19 @@
-"""Results out: ``<timestamp>-n<N>.json``, ``latest.md``, PNG plots, the README table.
+"""Results out: ``<timestamp>-n<N>.json``, ``latest.md``, PNG plots, the README tables.
 
 The markdown leads with the machine that made the numbers, then one table per
 question (ingest, queries, ``ef_runtime``, memory, text, scale), then the
-targets the store is held to, each PASS or FAIL, then notes on method.
+targets the store is held to, each PASS or FAIL, then notes on method. It goes
+whole into ``bench/README.md``; the top-level README gets one summary table
+(:func:`summary_markdown`): the store against raw redis-py, RedisVL and Chroma.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +23,26 @@ import numpy as np
 from bench.corpus import FILTERS
 from redis_docstore._store import DEFAULT_EF_RUNTIME
 
-__all__ = ["Paths", "markdown", "targets", "write"]
+__all__ = ["Paths", "markdown", "newest", "summary_markdown", "targets", "write"]
 
 README_BEGIN = "<!-- bench:begin -->"
 README_END = "<!-- bench:end -->"
+SUMMARY_BEGIN = "<!-- bench-summary:begin -->"
+SUMMARY_END = "<!-- bench-summary:end -->"
+# The summary's columns: the sync store, then what a user would write instead.
+SUMMARY_COLUMNS = (
+    ("store", "this store"),
+    ("raw", "raw redis-py"),
+    ("redisvl", "RedisVL"),
+    ("chroma", "Chroma"),
+)
+# The same columns in the load benchmark (bench.load): raw there is the model, then raw
+# FT.SEARCH, by hand. Chroma is not in it.
+LOAD_COLUMNS = {"store": "store", "raw": "by_hand", "redisvl": "redisvl"}
+SUMMARY_CALLERS = 16
+# Full runs only: not the load runs, nor --scale-only series, nor renamed partial reruns.
+RUN_NAME = re.compile(r"\d{8}T\d{6}Z-n\d+\.json")
+LOAD_NAME = re.compile(r"load-\d{8}T\d{6}Z-n\d+\.json")
 STORES = ("store", "store_async", "store_list")
 
 METHOD_NOTES = (
@@ -649,13 +669,166 @@ def _ingest_series(results: dict[str, Any], out: Path) -> dict[str, list[tuple[i
 def update_readme(
     path: Path, table: str, markers: tuple[str, str] = (README_BEGIN, README_END)
 ) -> bool:
-    """Replace the text between the README's bench markers; False if it has none."""
+    """Replace the text between the file's bench markers; False if it has none.
+
+    A marker counts only alone on its line: ``bench/README.md`` quotes the markers in
+    its prose, and a quoted one must not be taken for the real one.
+    """
     text = path.read_text()
-    begin, end = text.find(markers[0]), text.find(markers[1])
-    if begin < 0 or end < begin:
+    begin = re.search(rf"^{re.escape(markers[0])}[ \t]*$", text, re.MULTILINE)
+    if begin is None:
         return False
-    path.write_text(f"{text[: begin + len(markers[0])]}\n{table}\n{text[end:]}")
+    end = re.compile(rf"^{re.escape(markers[1])}[ \t]*$", re.MULTILINE).search(text, begin.end())
+    if end is None:
+        return False
+    path.write_text(f"{text[: begin.end()]}\n{table}\n{text[end.start() :]}")
     return True
+
+
+def summary_markdown(results: dict[str, Any], load: dict[str, Any] | None = None) -> str:
+    """The top-level README's one table: this store against raw redis-py, RedisVL, Chroma.
+
+    ``results`` is one run of ``python -m bench``; ``load`` is a run of ``python -m
+    bench.load``, for text search with one caller and with many callers sharing one
+    client (without it, text search comes from ``results``, store and by hand only). What
+    a run did not measure shows ``-``. Under the table, the notes a reader needs to read it
+    right: the EF_RUNTIME of the comparison, servers that differ, the hash alternative.
+    """
+    meta, ingest, queries = results["meta"], results.get("ingest", {}), results["queries"]
+    default_ef = results.get("ef_sweep", {}).get(str(DEFAULT_EF_RUNTIME), {})
+    names = [name for name, _ in SUMMARY_COLUMNS]
+
+    def row(what: str, cell: Callable[[str], str]) -> list[str]:
+        return [what, *(cell(name) for name in names)]
+
+    def query(name: str, f: str, stat: str) -> float | None:
+        value: float | None = queries.get(name, {}).get(f, {}).get(stat)
+        return value
+
+    def at_default(f: str, stat: str, digits: int) -> str:
+        value = default_ef.get(f, {}).get(stat)
+        return "" if value is None else f" ({value:.{digits}f} at EF {DEFAULT_EF_RUNTIME})"
+
+    def rate(name: str) -> str:
+        return _fmt(ingest.get(name, {}).get("docs_per_s"), 0)
+
+    def unfiltered(name: str) -> str:
+        shown = _fmt(query(name, "all", "p50_ms"))
+        return shown + (at_default("all", "p50_ms", 2) if name == "store" else "")
+
+    def filtered(name: str) -> str:
+        values = [query(name, f, "p50_ms") for f in FILTERS[1:]]
+        if all(v is None for v in values):
+            return "-"
+        return " / ".join(_fmt(v) for v in values)
+
+    def memory(name: str) -> str:
+        shown = _fmt(ingest.get(name, {}).get("memory", {}).get("bytes_per_doc"), 0)
+        return f"{shown} (RSS)" if name == "chroma" and shown != "-" else shown
+
+    def recall(name: str) -> str:
+        shown = _fmt(query(name, "all", "recall"), 3)
+        return shown + (at_default("all", "recall", 3) if name == "store" else "")
+
+    rows = [
+        row("ingest, docs/s until indexed", rate),
+        row("vector search p50 ms, unfiltered", unfiltered),
+        row("vector search p50 ms, one genre: large / mid / small", filtered),
+    ]
+    if load is not None:
+        from bench import load_report  # it imports this module
+
+        def judged(name: str, callers: int, stat: str, digits: int) -> str:
+            system = LOAD_COLUMNS.get(name)
+            if system is None:
+                return "-"
+            return _fmt(load_report._judged(load, system, callers, stat), digits)
+
+        rows += [
+            row("text search p50 ms, model included", lambda n: judged(n, 1, "p50_ms", 1)),
+            row(
+                f"text searches/s, {SUMMARY_CALLERS} threads sharing one client",
+                lambda n: judged(n, SUMMARY_CALLERS, "ops_per_s", 0),
+            ),
+        ]
+    elif results.get("text"):
+        text_ops = {"store": "store_text_search", "raw": "encode_then_raw_search"}
+        text_query = results["text"]["query"]
+        rows.append(
+            row(
+                "text search p50 ms, model included",
+                lambda n: _fmt(text_query.get(text_ops.get(n, ""), {}).get("p50_ms"), 1),
+            )
+        )
+    rows += [
+        row("memory per document, bytes", memory),
+        row("recall@10, unfiltered", recall),
+    ]
+    corpus = results.get("corpus", {})
+    machine = meta["machine"]
+    runs = f"run {meta['timestamp']}" + (
+        f", load run {load['meta']['timestamp']}" if load is not None else ""
+    )
+    lines = [
+        f"{meta['n']:,} documents x {corpus.get('dims', 384)} dims, k=10, one client unless "
+        f"said; {machine['cpu']}, {machine['usable_cores']} cores; {runs}.",
+        "",
+        *_table(["", *(label for _, label in SUMMARY_COLUMNS)], rows),
+    ]
+    notes = [
+        "Every Redis system has the same index and searches at EF_RUNTIME 10 here (RedisVL's "
+        f"default); in parentheses, the store at its own default, {DEFAULT_EF_RUNTIME}. Chroma "
+        "runs in process at its default ef_search 100; its memory is the process's RSS.",
+    ]
+    if "store" in queries and "raw@store" in queries:
+        same = [ratio for _, ratio in search_ratios(queries, "store").values() if ratio]
+        if same:
+            notes.append(
+                "Each server builds its own HNSW graph, and the same query differs by several "
+                "percent between servers holding the same data; on its own server, the "
+                f"store's vector search p50 is {min(same):.2f}-{max(same):.2f}x raw "
+                "redis-py's same query."
+            )
+    if load is not None:
+        notes.append(
+            "For text (the load run, medians of its rounds), raw redis-py is `model.encode` "
+            "then a raw `FT.SEARCH`, by hand, and RedisVL its `HFTextVectorizer` then "
+            "`SearchIndex.query`, all at the store's EF_RUNTIME; the client is the store, the "
+            "model and a redis-py client, or RedisVL's vectorizer and index."
+        )
+    hashed = ingest.get("redisvl_hash")
+    if hashed:
+        notes.append(
+            f"RedisVL storing hashes of float32 bytes instead of JSON: "
+            f"{_fmt(hashed['docs_per_s'], 0)} docs/s, "
+            f"{_fmt(hashed['memory'].get('bytes_per_doc'), 0)} bytes per document."
+        )
+    lines += [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def newest(out: Path, *, load: bool = False) -> dict[str, Any] | None:
+    """The newest full run kept in ``out`` (``load``: of the load benchmark), or None."""
+    pattern = LOAD_NAME if load else RUN_NAME
+    for path in sorted(out.glob("*.json"), reverse=True):
+        if pattern.fullmatch(path.name):
+            try:
+                found: dict[str, Any] = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            return found
+    return None
+
+
+def relative(path: Path, start: Path) -> str:
+    """``path`` as a link from a markdown file in the folder ``start``."""
+    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+
+
+def update_summary(path: Path, results: dict[str, Any], load: dict[str, Any] | None) -> None:
+    """Replace the summary table between the README's bench-summary markers."""
+    if not update_readme(path, summary_markdown(results, load), (SUMMARY_BEGIN, SUMMARY_END)):
+        print(f"note: {path} has no {SUMMARY_BEGIN} ... {SUMMARY_END} markers; not updated")
 
 
 def write(
@@ -663,9 +836,15 @@ def write(
     out: Path,
     *,
     readme: Path | None = None,
+    summary: Path | None = None,
     markdown_name: str = "latest.md",
 ) -> Paths:
-    """Write the JSON, the markdown and the plots; update the README table if asked."""
+    """Write the JSON, the markdown and the plots.
+
+    If asked: the whole report into ``readme`` (``bench/README.md``), between its bench
+    markers, and the summary table into ``summary`` (the top-level README), with the
+    newest load run kept in ``out``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     results["targets"] = [
         {"target": what, "met": ok, "measured": shown} for what, ok, shown in targets(results)
@@ -680,4 +859,6 @@ def write(
     plots = _plots(results, out)
     if readme is not None and not update_readme(readme, text):
         print(f"note: {readme} has no {README_BEGIN} ... {README_END} markers; not updated")
+    if summary is not None:
+        update_summary(summary, results, newest(out, load=True))
     return Paths(json=json_path, markdown=md_path, plots=plots)

@@ -100,6 +100,7 @@ class Config:
     seed: int
     out: Path
     readme: Path | None
+    summary: Path | None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
@@ -129,7 +130,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument(
         "--readme",
         type=Path,
-        help="replace the table between <!-- bench:begin --> and <!-- bench:end --> here",
+        help="replace the report between <!-- bench:begin --> and <!-- bench:end --> here "
+        "(make bench: bench/README.md)",
+    )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        help="replace the summary table between <!-- bench-summary:begin --> and "
+        "<!-- bench-summary:end --> here (make bench: README.md)",
     )
     args = parser.parse_args(argv)
     quick = bool(args.quick)
@@ -165,6 +173,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         seed=args.seed,
         out=args.out or (ROOT / "results" / "quick" if quick else ROOT / "results"),
         readme=args.readme,
+        summary=args.summary,
     )
 
 
@@ -478,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results,
         config.out,
         readme=None if config.scale_only else config.readme,
+        summary=None if config.scale_only else config.summary,
         markdown_name="scale.md" if config.scale_only else "latest.md",
     )
     print(paths.markdown.read_text())
