@@ -52,7 +52,8 @@ def test_throwaway_store_leaves_nothing(embedder: DefaultEmbedder) -> None:
 
 
 def test_a_failing_constructor_stops_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    from redis_docstore import ValidationError, server
+    from redis_docstore import ValidationError
+    from redis_docstore import _server as server
 
     started: list[server.EmbeddedServer] = []
     original_start = server.EmbeddedServer.start

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import load_report, report
-from redis_docstore.store import DEFAULT_EF_RUNTIME
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME
 
 ROOT = Path(__file__).parents[2]
 
