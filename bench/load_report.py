@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from redis_docstore._store import DEFAULT_EF_RUNTIME
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME
 
 __all__ = ["Paths", "markdown", "soak_markdown", "targets", "update_readme", "write"]
 

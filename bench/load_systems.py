@@ -29,7 +29,7 @@ from bench.corpus import FILTERS, Corpus
 from bench.corpus import make_text_queries as _make_text_queries
 from bench.systems import INDEX, escape_tag
 from redis_docstore import AsyncDocumentStore, Document, DocumentStore
-from redis_docstore._store import DEFAULT_EF_RUNTIME
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME
 
 __all__ = [
     "ASYNC",

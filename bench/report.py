@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from bench.corpus import FILTERS
-from redis_docstore._store import DEFAULT_EF_RUNTIME
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME
 
 __all__ = ["Paths", "markdown", "newest", "summary_markdown", "targets", "write"]
 

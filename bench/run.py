@@ -58,7 +58,7 @@ from bench.systems import (
     pid_alive,
     started_pids,
 )
-from redis_docstore._store import DEFAULT_EF_RUNTIME
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME
 
 __all__ = ["Config", "main"]
 

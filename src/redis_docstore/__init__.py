@@ -6,7 +6,6 @@
 >>> store.search("That is a happy person", k=3, genre="pets")
 """
 
-from redis_docstore._async_store import AsyncDocumentStore
 from redis_docstore._documents import Document, Hit, LoadReport
 from redis_docstore._embeddings import DefaultEmbedder, Embedder
 from redis_docstore._errors import (
@@ -38,7 +37,7 @@ from redis_docstore._errors import (
 from redis_docstore._filters.conditions import Num, Tag, Text
 from redis_docstore._filters.expression import Filter
 from redis_docstore._server import EmbeddedServer
-from redis_docstore._store import DocumentStore
+from redis_docstore._stores.store import AsyncDocumentStore, DocumentStore
 
 __all__ = [
     "AsyncDocumentStore",

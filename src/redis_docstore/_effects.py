@@ -11,8 +11,8 @@ operation's result. Flows do no I/O::
         return total_results(reply)
 
 The flows live in :mod:`redis_docstore._ops`.
-:class:`~redis_docstore._store.DocumentStore` performs effects with blocking
-calls, :class:`~redis_docstore._async_store.AsyncDocumentStore` with awaits (both
+:class:`~redis_docstore.DocumentStore` performs effects with blocking
+calls, :class:`~redis_docstore.AsyncDocumentStore` with awaits (both
 through the runner they hold, from :mod:`redis_docstore._runners`); that is all either
 adds (httpx's ``BaseClient`` → ``Client`` / ``AsyncClient`` split, in the
 sans-I/O style of h11).

@@ -3,8 +3,8 @@
 Every operation is a flow in :mod:`redis_docstore._ops` that yields effects
 (:mod:`redis_docstore._effects`); a runner performs them and sends the results
 back in. A store holds one, as an httpx client holds its transport:
-:class:`~redis_docstore._store.DocumentStore` a :class:`BlockingRunner` (blocking
-redis-py calls), :class:`~redis_docstore._async_store.AsyncDocumentStore` an
+:class:`~redis_docstore.DocumentStore` a :class:`BlockingRunner` (blocking
+redis-py calls), :class:`~redis_docstore.AsyncDocumentStore` an
 :class:`AsyncRunner` (``redis.asyncio`` awaits). They stand side by side here
 so the twins stay visibly alike: a change to one belongs in the other. What
 they share — the retry schedule and when to retry — is written once, in

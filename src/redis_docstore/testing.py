@@ -33,8 +33,8 @@ from typing import Any, Literal
 import pytest
 import redis
 
+from redis_docstore._connection import redact_url
 from redis_docstore._server import EmbeddedServer
-from redis_docstore._store import redact_url
 
 __all__ = [
     "REDIS_STACK_IMAGE",

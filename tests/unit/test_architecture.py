@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
         1,
     ),
     "_ops": 2,
-    **dict.fromkeys(["_runners", "_base_store", "_store", "_async_store"], 3),
+    **dict.fromkeys(["_runners", "_stores"], 3),
     **dict.fromkeys(["__init__", "__main__", "testing", "_cli"], 4),
 }  # fmt: skip
 
@@ -119,8 +119,10 @@ def test_the_graph_sees_every_kind_of_import() -> None:
     # A plain import, a TYPE_CHECKING import, an import inside a function.
     assert "redis_docstore._ops.state" in graph["redis_docstore._ops.lifecycle"]
     assert "redis_docstore._schema" in graph["redis_docstore._embeddings"]
-    assert "redis_docstore._server" in graph["redis_docstore._base_store"]
-    assert "redis_docstore._ops.reads" in graph["redis_docstore._store"]  # from pkg import mod
+    assert "redis_docstore._server" in graph["redis_docstore._stores.base"]
+    assert (
+        "redis_docstore._ops.reads" in graph["redis_docstore._stores.reads"]
+    )  # from pkg import mod
 
 
 def test_the_package_has_no_import_circle() -> None:

@@ -57,7 +57,7 @@ from redis_docstore._errors import DocstoreError, SchemaMismatchError
 
 if TYPE_CHECKING:
     from redis_docstore._filters.expression import FieldKind
-    from redis_docstore._store import DocumentStore
+    from redis_docstore._stores.store import DocumentStore
 
 __all__ = ["DEMO_DOCUMENTS", "build_parser", "main"]
 
@@ -179,7 +179,7 @@ def _store_options(opts: Options, index: str, prefix: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _open_store(opts: Options) -> Iterator[DocumentStore]:
-    from redis_docstore._store import DocumentStore
+    from redis_docstore._stores.store import DocumentStore
 
     kw = _store_options(opts, opts.index, opts.prefix)
     kw["metadata_fields"] = dict(opts.fields)
@@ -358,7 +358,7 @@ def cmd_demo(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     With ``--url`` it uses index ``vector_idx``/prefix ``doc`` (or ``--index``/
     ``--prefix``), refusing names already in use, and then removes them.
     """
-    from redis_docstore._store import DocumentStore
+    from redis_docstore._stores.store import DocumentStore
 
     names = (opts.index, opts.prefix) if opts.names_given else (DEMO_INDEX, DEMO_PREFIX)
     kw = _store_options(opts, *names)

@@ -46,7 +46,7 @@ EMBEDDING_CACHE_SIZE = 4096  # (model, text) -> vector, about 12 MB at 384 dims
 class StoreState:
     """The settings, options, models and caches one store's operations share.
 
-    See :class:`~redis_docstore._store.DocumentStore` for the arguments.
+    See :class:`~redis_docstore.DocumentStore` for the arguments.
 
     Attributes:
         settings: The index settings; replaced (never mutated) when opening the

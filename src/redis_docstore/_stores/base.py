@@ -10,8 +10,8 @@ calls directly from :mod:`redis_docstore._ops`; the async twin adds only awaits.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from redis_docstore._connection import redact_url
 from redis_docstore._embeddings import Embedder
@@ -24,7 +24,19 @@ from redis_docstore._schema import IndexSettings
 if TYPE_CHECKING:
     from redis_docstore._server import EmbeddedServer
 
-__all__ = ["BaseStore"]
+__all__ = ["BaseStore", "doc_of"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def doc_of(twin: Callable[..., Any]) -> Callable[[F], F]:
+    """Give a method the docstring of its sync twin: one text for both stores."""
+
+    def give(method: F) -> F:
+        method.__doc__ = twin.__doc__
+        return method
+
+    return give
 
 
 class BaseStore:
