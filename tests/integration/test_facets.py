@@ -21,13 +21,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+import redis
 
 from redis_docstore import (
     AsyncDocumentStore,
     DefaultEmbedder,
     Document,
     DocumentStore,
+    EmbeddedServer,
     FieldStats,
+    IncompleteResultsError,
     InvalidFilterError,
     InvalidGenreError,
     InvalidQueryError,
@@ -41,6 +44,15 @@ LIBRARY = Path(__file__).parents[2] / "fixtures" / "library.jsonl"
 FIELDS: dict[str, Any] = {"author": "tag", "year": "numeric", "rating": "numeric"}
 CO_AUTHOR = "Ines Marlowe"
 Row = dict[str, Any]
+
+
+class NoModel:
+    """For documents that carry their embeddings: the model must not run."""
+
+    dims = 2
+
+    def embed_many(self, texts: list[str]) -> list[list[float]]:
+        raise AssertionError(f"unexpected embedding of {len(texts)} texts")
 
 
 def library_rows() -> list[Row]:
@@ -302,6 +314,47 @@ def test_stats_precision(store: DocumentStore) -> None:
     big = 2**52 + 1  # an integer: exact
     store.update("t", metadata={"year": big})
     assert store.stats("year", genre="timing") == FieldStats(1, big, big, big, big)
+
+
+def test_timeouts_never_pass_partial_facets_or_stats_as_complete() -> None:
+    n = 30000
+    docs = [
+        Document(f"d{i}", [f"g{i % 40}", "all"], id=f"d{i}", embedding=[1.0, float(i % 7)],
+                 metadata={"author": f"a{i % 30}", "year": i / 4})
+        for i in range(n)
+    ]  # fmt: skip
+    calls: dict[str, Callable[[DocumentStore], Any]] = {
+        "stats": lambda s: s.stats("year"),
+        "facets": lambda s: s.facets("author", limit=None),
+    }
+    server = EmbeddedServer().start()
+    try:
+        with (
+            DocumentStore(server.url, index="t", embedder=NoModel(), metadata_fields=FIELDS) as s,
+            redis.Redis.from_url(server.url) as admin,
+        ):
+            for start in range(0, n, 5000):
+                s.add(docs[start : start + 5000])
+            complete = {name: call(s) for name, call in calls.items()}
+            assert complete["stats"] == FieldStats(
+                n, 0.0, (n - 1) / 4, (n - 1) / 8, n * (n - 1) / 8
+            )
+            assert complete["facets"] == {f"a{i}": n // 30 for i in range(30)}
+            # Test code configures the server; the library never does.
+            admin.execute_command("FT.CONFIG", "SET", "TIMEOUT", "1")
+            outcomes: Counter[str] = Counter()
+            for on_timeout in ("RETURN", "FAIL"):
+                admin.execute_command("FT.CONFIG", "SET", "ON_TIMEOUT", on_timeout)
+                for name, call in calls.items():
+                    for _ in range(3):
+                        try:
+                            assert call(s) == complete[name], f"{on_timeout} {name}: partial"
+                        except IncompleteResultsError:
+                            outcomes[f"{on_timeout} {name}"] += 1
+    finally:
+        server.stop()
+    print(f"\n[facets/stats timeouts] typed errors: {dict(outcomes)}")
+    assert outcomes["RETURN stats"] and outcomes["FAIL stats"], outcomes
 
 
 # -- bad input -----------------------------------------------------------------------------------
