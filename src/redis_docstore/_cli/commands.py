@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stats", "count, min, max, mean and sum of a numeric field (--field NAME=numeric)",
         cmd_stats,
     )  # fmt: skip
-    stats.add_argument("field", metavar="FIELD")
+    stats.add_argument("field", metavar="FIELD", help="a metadata field declared as numeric")
     export = command("export", "write documents as JSON Lines (input for add)", cmd_export)
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     export.add_argument("--no-embeddings", action="store_true", help="leave embeddings out")

@@ -129,7 +129,11 @@ def facet_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("field", metavar="FIELD", help="genre, or a metadata field declared as tag")
     size = p.add_mutually_exclusive_group()
     size.add_argument(
-        "--limit", type=positive_int, default=20, help="the N most frequent values (default: 20)"
+        "--limit",
+        type=positive_int,
+        default=20,
+        metavar="N",
+        help="the N most frequent values (default: 20)",
     )
     size.add_argument("--all", action="store_true", help="every value (as `docstore genres`)")
 
