@@ -236,6 +236,22 @@ def test_facets_of_an_empty_store(
         assert empty.stats("year") == FieldStats(0, None, None, None, 0.0)
 
 
+class TinyModel:
+    name, dims = "tiny-facets", 3
+
+    def embed_many(self, texts: list[str]) -> list[list[float]]:
+        return [[len(t) / 100, t.count("a") / 10, 1.0] for t in texts]
+
+
+def test_facets_and_stats_after_reembed(store: DocumentStore) -> None:
+    # The index name is an alias from then on; FT.TAGVALS and FT.AGGREGATE follow it.
+    assert store.reembed(TinyModel()) == len(ROWS)
+    assert store.info()["physical_index"].endswith(".v2")
+    assert list(store.facets("author", limit=None).items()) == expected_facets(ROWS, "author")
+    assert list(store.genres().items()) == expected_facets(ROWS, "genre")
+    assert as_tuple(store.stats("year")) == expected_stats(ROWS, "year")
+
+
 def test_facets_cost_two_round_trips_and_stats_one(store: DocumentStore) -> None:
     sent: list[list[str]] = []
     original = store._runner._send
