@@ -26,6 +26,7 @@ from redis_docstore._schema import Distance, IdScheme
 
 __all__ = [
     "Document",
+    "FieldStats",
     "Hit",
     "LoadReport",
     "Record",
@@ -118,6 +119,32 @@ class LoadReport:
     ids: list[str]
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStats:
+    """What :meth:`stats` found in a numeric field of the matching documents.
+
+    Only documents that have the field count. The numbers come from
+    RediSearch, which sends doubles as text with 12 significant digits unless
+    they are integers: ``min``, ``max`` and ``sum`` are exact for integers (up
+    to 2**53) and for decimals of at most 12 significant digits, and within a
+    relative 5e-12 otherwise. ``mean`` is ``sum / count``, so it is as exact
+    as a Python mean for an integer field.
+
+    Attributes:
+        count: How many matching documents have the field.
+        min: The smallest value; ``None`` when ``count`` is 0.
+        max: The largest value; ``None`` when ``count`` is 0.
+        mean: The average value; ``None`` when ``count`` is 0.
+        sum: The total (0.0 when ``count`` is 0).
+    """
+
+    count: int
+    min: float | None
+    max: float | None
+    mean: float | None
+    sum: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -44,6 +45,7 @@ from redis_docstore._cli.files import (
 )
 from redis_docstore._cli.options import (
     Options,
+    facet_options,
     filter_options,
     global_options,
     positive_int,
@@ -133,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     search_options(search)
     count = command("count", "count documents", cmd_count)
     genres = command("genres", "count documents per genre", cmd_genres)
+    facets = command(
+        "facets", "count documents per value of a tag field (genre or --field NAME=tag)",
+        cmd_facets,
+    )  # fmt: skip
+    facet_options(facets)
+    stats = command(
+        "stats", "count, min, max, mean and sum of a numeric field (--field NAME=numeric)",
+        cmd_stats,
+    )  # fmt: skip
+    stats.add_argument("field", metavar="FIELD", help="a metadata field declared as numeric")
     export = command("export", "write documents as JSON Lines (input for add)", cmd_export)
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     export.add_argument("--no-embeddings", action="store_true", help="leave embeddings out")
@@ -140,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=positive_int, default=EXPORT_BATCH, help="documents per read"
     )
     export.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
-    for p in (search, count, genres, export):
+    for p in (search, count, genres, facets, stats, export):
         filter_options(p)
     command("info", "show the index: schema, counts, memory, indexing failures", cmd_info)
     serve = command(
@@ -295,6 +307,24 @@ def cmd_genres(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     filters = _filters(args, opts)
     with _open_store(opts) as store:
         _emit(out, store.genres(**filters), indent=2)
+    return 0
+
+
+def cmd_facets(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore facets FIELD``: print {value: count} of the matching documents."""
+    filters = _filters(args, opts)
+    limit = None if args.all else args.limit
+    with _open_store(opts) as store:
+        _emit(out, store.facets(args.field, **filters, limit=limit), indent=2)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore stats FIELD``: print {count, min, max, mean, sum} of a numeric field."""
+    filters = _filters(args, opts)
+    with _open_store(opts) as store:
+        stats = store.stats(args.field, **filters)
+    _emit(out, dataclasses.asdict(stats), indent=2)
     return 0
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_INDEX",
     "Options",
     "count_type",
+    "facet_options",
     "field_type",
     "filter_options",
     "global_options",
@@ -122,6 +123,19 @@ def filter_options(p: argparse.ArgumentParser) -> None:
         "--exclude-genre", action="append", metavar="G", help="no documents with this genre"
     )
     p.add_argument("--where", action="append", metavar="EXPR", help=WHERE_HELP)
+
+
+def facet_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("field", metavar="FIELD", help="genre, or a metadata field declared as tag")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
+        "--limit",
+        type=positive_int,
+        default=20,
+        metavar="N",
+        help="the N most frequent values (default: 20)",
+    )
+    size.add_argument("--all", action="store_true", help="every value (as `docstore genres`)")
 
 
 def search_options(p: argparse.ArgumentParser) -> None:

@@ -14,9 +14,10 @@ from typing import Any
 
 import orjson
 
+from redis_docstore._commands.aggregate import STATS_ALIASES
 from redis_docstore._commands.hybrid import HYBRID_SCORE_ALIAS, KEY_FIELD
 from redis_docstore._commands.search import DISTANCE_ALIAS, EMBEDDING_PATH
-from redis_docstore._documents import Document, Hit, parse_document
+from redis_docstore._documents import Document, FieldStats, Hit, parse_document
 from redis_docstore._errors import IncompleteResultsError
 from redis_docstore._schema import Distance, Shape
 
@@ -30,11 +31,13 @@ __all__ = [
     "indexing_complete",
     "indexing_progress",
     "parse_documents",
+    "parse_field_stats",
     "parse_hybrid_reply",
     "parse_search_reply",
     "result_keys",
     "returned_embeddings",
     "similarity",
+    "tag_values",
     "total_results",
 ]
 
@@ -229,6 +232,37 @@ def parse_hybrid_reply(
             )
         )
     return hits
+
+
+# -- facets and statistics ---------------------------------------------------------------------
+
+
+def tag_values(reply: Sequence[Any]) -> list[str]:
+    """The values of an ``FT.TAGVALS`` reply, sorted."""
+    return sorted(as_text(value) for value in reply)
+
+
+def parse_field_stats(reply: Mapping[Any, Any]) -> FieldStats:
+    """The :class:`FieldStats` of a :func:`~.aggregate.field_stats_command` reply.
+
+    Args:
+        reply: The RESP3 map: no row when no document matched, else one row
+            whose values are numbers as text (``"3"``, ``"1.5"``, ``"1e+300"``).
+
+    Returns:
+        The statistics; ``mean`` is ``sum / count``.
+
+    Raises:
+        IncompleteResultsError: Redis marked the reply as partial.
+    """
+    check_complete(reply)
+    rows = _get(reply, "results") or []
+    if not rows:
+        return FieldStats(count=0, min=None, max=None, mean=None, sum=0.0)
+    attrs = {as_text(k): as_text(v) for k, v in _get(rows[0], "extra_attributes").items()}
+    count, low, high, total = (attrs[alias] for alias in STATS_ALIASES)
+    n, sum_ = int(count), float(total)
+    return FieldStats(count=n, min=float(low), max=float(high), mean=sum_ / n, sum=sum_)
 
 
 # -- FT.INFO ------------------------------------------------------------------------------------
