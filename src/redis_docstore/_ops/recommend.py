@@ -245,9 +245,12 @@ def _examples(
             except InvalidEmbeddingError as exc:
                 raise InvalidEmbeddingError(f"{where}: {exc}") from None
         else:
+            hint = " (one vector is passed as a list of one: [vector])" * isinstance(
+                example, int | float
+            )
             raise InvalidQueryError(
                 f"{where}: an example is a document id (str), a TextExample or a vector, "
-                f"not {type(example).__name__}"
+                f"not {type(example).__name__}{hint}"
             )
     return tuple(out)
 
