@@ -19,6 +19,7 @@ from redis_docstore import (
     InvalidQueryError,
     TextExample,
 )
+from redis_docstore._cli.commands import build_parser, main
 from redis_docstore._commands.search import MAX_RESULTS
 from redis_docstore._effects import Commands, Embed
 from redis_docstore._ops import recommend
@@ -361,3 +362,32 @@ def test_best_score_is_one_pipeline_of_one_search_per_positive() -> None:
         assert hit.distance == pytest.approx(
             min(loop_distance(cands[hit.id], p, "l2") for p in pos)
         )
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def test_the_recommend_command_parses_its_examples() -> None:
+    argv = ["recommend", "--positive", "a", "--positive", "b", "--negative-text", "rain"]
+    args = build_parser().parse_args([*argv, "--strategy", "best_score", "--genre", "x"])
+    assert (args.positive, args.negative, args.positive_text) == (["a", "b"], None, None)
+    assert args.negative_text == ["rain"]
+    assert (args.strategy, args.k, args.fetch_k, args.genre) == ("best_score", 10, None, ["x"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["recommend", "--positive", "a", "--strategy", "nearest"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["recommend"], "recommend needs --positive or --negative"),
+        (["recommend", "--positive", "a", "--fetch-k", "9"], "--fetch-k applies to --strategy"),
+    ],
+)
+def test_recommend_input_errors_exit_2_before_any_connection(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--url", "redis://127.0.0.1:1", *argv])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.startswith("docstore: error: ") and message in captured.err

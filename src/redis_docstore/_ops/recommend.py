@@ -358,7 +358,7 @@ def recommend(state: StoreState, req: Recommendation) -> Flow[list[Hit]]:
             found = orjson.loads(raw) if raw is not None else []
             if not found:
                 raise DocumentNotFoundError(doc_id)
-            stored[doc_id] = np.asarray(found[0], dtype=np.float64)
+            stored[doc_id] = np.asarray(found[0])
     texts = dict(zip(req.texts, (yield from embed(state, list(req.texts))), strict=True))
 
     def matrix(examples: Sequence[str | TextExample | npt.NDArray[Any]]) -> Matrix:
@@ -366,7 +366,7 @@ def recommend(state: StoreState, req: Recommendation) -> Flow[list[Hit]]:
             stored[e] if isinstance(e, str) else texts[e.text] if isinstance(e, TextExample) else e
             for e in examples
         ]
-        return np.asarray(rows, dtype=np.float64).reshape(len(rows), s.dims)
+        return _index_precision(rows, s.dims)
 
     positive, negative = matrix(req.positive), matrix(req.negative)
     excluded = set(req.ids)
@@ -385,7 +385,7 @@ def recommend(state: StoreState, req: Recommendation) -> Flow[list[Hit]]:
     if not candidates:
         return []
     ids = list(candidates)
-    rows = np.asarray([candidates[i][1] for i in ids], dtype=np.float64)
+    rows = _index_precision([candidates[i][1] for i in ids], s.dims)
     scores, dist = best_scores(rows, positive, negative, s.distance)
     out = []
     for i in rank(scores, dist, ids)[: req.k]:
@@ -395,6 +395,17 @@ def recommend(state: StoreState, req: Recommendation) -> Flow[list[Hit]]:
         hit.score = float(scores[i])
         out.append(hit)
     return out
+
+
+def _index_precision(rows: Sequence[Any], dims: int) -> Matrix:
+    """Vectors as float32 values (the index's own precision), in a float64 matrix.
+
+    RedisJSON returns an embedding as decimals whose float64 value is a hair
+    off the float32 that was stored and indexed; rounding every vector (the
+    stored ones and those given) to float32 makes a vector given as an example
+    equal to the stored one it copies, so ties are ties.
+    """
+    return np.asarray(rows, dtype=np.float32).astype(np.float64).reshape(len(rows), dims)
 
 
 def _knn_with_embeddings(
