@@ -391,3 +391,28 @@ def test_recommend_input_errors_exit_2_before_any_connection(
     captured = capsys.readouterr()
     assert (code, captured.out) == (2, "")
     assert captured.err.startswith("docstore: error: ") and message in captured.err
+
+
+def test_best_score_reruns_short_hnsw_lists_exactly() -> None:
+    # HNSW with a filter may return fewer candidates than match: as search
+    # does, the flow counts the matches and re-runs the short lists exactly.
+    store = offline_store(algorithm="hnsw")
+    store._state.ready = True
+    prefix = store._state.settings.key_prefix
+    r = req(store, [[1.0, 0.0, 0.0]], strategy="best_score", k=2, genre="g")
+    full = [("a", 0.0, [1, 0, 0]), ("b", 0.5, [0, 1, 0]), ("c", 0.9, [0, 0, 1])]
+
+    def answer(effect: Any) -> Any:
+        (command,) = effect.commands
+        text = " ".join(str(a) for a in command if not isinstance(a, bytes))
+        if "NOCONTENT" in text:
+            return [{"total_results": 3, "results": [], "warning": []}]
+        return [knn_reply(prefix, full if "ADHOC_BF" in text else full[:1])]
+
+    effects, result = drive(recommend.recommend(store._state, r), answer)
+    texts = [" ".join(str(a) for a in e.commands[0] if not isinstance(a, bytes)) for e in effects]
+    assert len(effects) == 3
+    assert "EF_RUNTIME" in texts[0] and "ADHOC_BF" not in texts[0]
+    assert "NOCONTENT" in texts[1] and "@genre:{g}" in texts[1]
+    assert "ADHOC_BF" in texts[2] and "EF_RUNTIME" not in texts[2]
+    assert [h.id for h in result] == ["a", "b"]

@@ -97,7 +97,11 @@ def distances(candidates: Matrix, examples: Matrix, metric: Distance) -> Matrix:
     c = np.asarray(candidates, dtype=np.float64)
     e = np.asarray(examples, dtype=np.float64)
     if metric == "l2":
-        return np.asarray(((c[:, None, :] - e[None, :, :]) ** 2).sum(axis=2))
+        # Column by column: an (n, m, dims) difference would not fit in memory
+        # for thousands of candidates and hundreds of examples; and the sum of
+        # squared differences, unlike |c|^2 - 2c.e + |e|^2, is exact at 0.
+        columns = [((c - row) ** 2).sum(axis=1) for row in e]
+        return np.stack(columns, axis=1) if columns else np.zeros((len(c), 0))
     if metric == "cosine":
         c = c / np.linalg.norm(c, axis=1, keepdims=True)
         e = e / np.linalg.norm(e, axis=1, keepdims=True)
