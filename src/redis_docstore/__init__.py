@@ -6,7 +6,7 @@
 >>> store.search("That is a happy person", k=3, genre="pets")
 """
 
-from redis_docstore._documents import Document, FieldStats, Hit, LoadReport
+from redis_docstore._documents import Document, FieldStats, Hit, LoadReport, TextExample
 from redis_docstore._embeddings import DefaultEmbedder, Embedder
 from redis_docstore._errors import (
     DocstoreError,
@@ -74,6 +74,7 @@ __all__ = [
     "StoreReembeddedError",
     "Tag",
     "Text",
+    "TextExample",
     "UnsafeEvictionError",
     "ValidationError",
     "WriteError",

@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 
 from redis_docstore._embeddings import Vector, VectorLike, checked_rows, validate_vector
-from redis_docstore._errors import InvalidDocumentError, ValidationError
+from redis_docstore._errors import InvalidDocumentError, InvalidQueryError, ValidationError
 from redis_docstore._filters.expression import FieldKind
 from redis_docstore._filters.genres import normalize_genres
 from redis_docstore._filters.kinds import KINDS
@@ -30,6 +30,7 @@ __all__ = [
     "Hit",
     "LoadReport",
     "Record",
+    "TextExample",
     "content_id",
     "default_id",
     "parse_document",
@@ -103,6 +104,28 @@ class Hit:
     metadata: dict[str, Any] = field(default_factory=dict)
     similarity: float | None = None
     score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextExample:
+    """A text given as an example to ``recommend``, embedded with the store's model.
+
+    ``recommend`` reads a plain string as a document id (as Qdrant does); a
+    text to embed is wrapped: ``store.recommend([TextExample("a heist in
+    space")])``.
+
+    Args:
+        text: The text (not empty).
+
+    Raises:
+        InvalidQueryError: ``text`` is not a string, or is empty.
+    """
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise InvalidQueryError(f"TextExample needs a non-empty text, not {self.text!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ def test_public_names_are_pinned() -> None:
         "StoreReembeddedError",
         "Tag",
         "Text",
+        "TextExample",
         "UnsafeEvictionError",
         "ValidationError",
         "WriteError",

@@ -1,4 +1,4 @@
-"""The ``docstore`` command: add, search, count, export documents from a shell.
+"""The ``docstore`` command: add, search, recommend, count, export documents from a shell.
 
 Every command prints JSON (and only JSON) on stdout; progress, summaries and
 errors go to stderr. Without ``--url`` (or ``REDIS_URL``) a command runs an
@@ -49,6 +49,7 @@ from redis_docstore._cli.options import (
     filter_options,
     global_options,
     positive_int,
+    recommend_options,
     resolve_options,
     search_options,
 )
@@ -91,6 +92,13 @@ content, genre (a string or a list), and optionally id, metadata, embedding (wha
 genres; several genres in one cell separated by '|'), optionally id; every other
 column is a metadata key (empty cells are left out; plain decimal numbers become
 numbers). stdout gets {"added", "unchanged", "rejected", "rejections"}."""
+RECOMMEND_HELP: Final = """\
+Documents like the --positive examples and unlike the --negative ones (ids of stored
+documents, or texts with --positive-text/--negative-text). The example documents are
+never among the hits; the filters apply to the hits. --strategy average_vector (the
+default) searches once for avg(positive) + (avg(positive) - avg(negative));
+best_score scores the --fetch-k nearest of each positive by their nearest example
+(positive or negative). stdout gets the hits, as `search` prints them."""
 SCHEMA_HINT: Final = (
     "docstore: hint: every command on an index needs the --field options (or DOCSTORE_FIELDS), "
     "--distance and --algorithm it was created with"
@@ -133,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--progress", action="store_true", help="a progress bar even off a terminal")
     search = command("search", "search by meaning", cmd_search)
     search_options(search)
+    recommend = command(
+        "recommend", "documents like some examples, unlike others", cmd_recommend, RECOMMEND_HELP
+    )
+    recommend_options(recommend)
     count = command("count", "count documents", cmd_count)
     genres = command("genres", "count documents per genre", cmd_genres)
     facets = command(
@@ -152,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=positive_int, default=EXPORT_BATCH, help="documents per read"
     )
     export.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
-    for p in (search, count, genres, facets, stats, export):
+    for p in (search, recommend, count, genres, facets, stats, export):
         filter_options(p)
     command("info", "show the index: schema, counts, memory, indexing failures", cmd_info)
     serve = command(
@@ -290,6 +302,24 @@ def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
             _emit(out, {"command": store.explain(args.query, **kw)})
             return 0
         hits = store.search(args.query, **kw)
+    _emit(out, [_hit_json(h) for h in hits], indent=2)
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore recommend --positive ID ...``: print the hits as a JSON list."""
+    from redis_docstore._documents import TextExample
+
+    positive = [*(args.positive or []), *map(TextExample, args.positive_text or [])]
+    negative = [*(args.negative or []), *map(TextExample, args.negative_text or [])]
+    if not positive and not negative:
+        raise InputError("recommend needs --positive or --negative examples (ids or texts)")
+    if args.fetch_k is not None and args.strategy != "best_score":
+        raise InputError("--fetch-k applies to --strategy best_score")
+    kw: dict[str, Any] = {"k": args.k, "strategy": args.strategy, **_filters(args, opts)}
+    kw |= {name: vars(args)[name] for name in ("fetch_k", "ef_runtime") if vars(args)[name]}
+    with _open_store(opts) as store:
+        hits = store.recommend(positive, negative, **kw)
     _emit(out, [_hit_json(h) for h in hits], indent=2)
     return 0
 

@@ -30,6 +30,7 @@ __all__ = [
     "filter_options",
     "global_options",
     "positive_int",
+    "recommend_options",
     "resolve_options",
     "search_options",
 ]
@@ -154,6 +155,27 @@ def search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--explain", action="store_true", help="print the query command as JSON, do not search"
     )
+
+
+def recommend_options(p: argparse.ArgumentParser) -> None:
+    like = "a stored document's id to be %s (repeat)"
+    text = "a text to be %s, embedded (repeat)"
+    p.add_argument("--positive", action="append", metavar="ID", help=like % "like")
+    p.add_argument("--negative", action="append", metavar="ID", help=like % "unlike")
+    p.add_argument("--positive-text", action="append", metavar="TEXT", help=text % "like")
+    p.add_argument("--negative-text", action="append", metavar="TEXT", help=text % "unlike")
+    p.add_argument("-k", type=positive_int, default=10, help="hits at most (default: 10)")
+    p.add_argument(
+        "--strategy",
+        choices=["average_vector", "best_score"],
+        default="average_vector",
+        help="one search for the examples' average (default), or the best score of "
+        "each candidate against every example",
+    )
+    p.add_argument(
+        "--fetch-k", type=positive_int, metavar="N", help="best_score: candidates per positive"
+    )
+    p.add_argument("--ef-runtime", type=positive_int, metavar="N", help="HNSW search breadth")
 
 
 def resolve_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:

@@ -1,8 +1,8 @@
-"""Searching by meaning: one query or many.
+"""Searching by meaning: one query or many, and recommendation by example.
 
 The methods of both stores for this concept, the sync one (with the docstring)
-beside its async twin; each calls a flow of :mod:`redis_docstore._ops.search` and
-hands it to the store's runner.
+beside its async twin; each calls a flow of :mod:`redis_docstore._ops.search` (or
+:mod:`redis_docstore._ops.recommend`) and hands it to the store's runner.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from redis_docstore._documents import Hit
 from redis_docstore._filters.expression import Filter
-from redis_docstore._ops import search
+from redis_docstore._ops import recommend, search
+from redis_docstore._ops.recommend import Example, Strategy
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import StoreState
 from redis_docstore._runners import AsyncRunner, BlockingRunner
@@ -138,6 +139,86 @@ class Search:
             queries = [queries]
         return self._runner.run(search.search(self._state, list(queries), spec)) if queries else []
 
+    def recommend(
+        self,
+        positive: Sequence[Example] | None = None,
+        negative: Sequence[Example] | None = None,
+        *,
+        k: int = 10,
+        strategy: Strategy = "average_vector",
+        fetch_k: int | None = None,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        ef_runtime: int | None = None,
+    ) -> list[Hit]:
+        """Find documents like the ``positive`` examples and unlike the ``negative`` ones.
+
+        An example is a stored document's id (a ``str`` is always an id), a
+        text wrapped as ``TextExample("...")`` (embedded with the store's
+        model), or a vector. Documents given by id are never among the hits;
+        texts and vectors exclude nothing. The filters apply to the hits, not
+        to the examples.
+
+        Strategies (Qdrant's):
+
+        - ``"average_vector"`` (default): one KNN search for the vector
+          ``avg(positive) + (avg(positive) - avg(negative))``, or
+          ``avg(positive)`` without negatives (under COSINE each example is
+          normalized before averaging). Needs a positive example. Hits are
+          ordered by ``distance``, the distance to that vector; ``score`` is
+          ``None``.
+        - ``"best_score"``: the ``fetch_k`` nearest documents of each positive
+          (one pipelined batch of KNN searches) are the candidates, each scored
+          by its distance ``d_pos`` to the nearest positive and ``d_neg`` to
+          the nearest negative: ``sigmoid(-d_pos)``, in (0, 1), when
+          ``d_pos < d_neg``, else ``-sigmoid(-d_neg)``, in (-1, 0), with
+          ``sigmoid(x) = (x / (1 + |x|) + 1) / 2``. So a document nearer some
+          positive than every negative always ranks above one that is not;
+          among those, nearer ranks higher; among the others, farther from the
+          negatives ranks higher. Hits are ordered by ``score`` (descending);
+          ``distance`` is ``d_pos`` (``d_neg`` without positives). A document
+          outside every positive's ``fetch_k`` nearest is never a candidate:
+          raise ``fetch_k`` to search wider. Negative examples only are
+          allowed on COSINE and IP indexes (the candidates are then the
+          nearest documents to each negated negative: the least similar).
+
+        Args:
+            positive: Examples to be like.
+            negative: Examples to be unlike.
+            k: How many hits at most.
+            strategy: ``"average_vector"`` or ``"best_score"``.
+            fetch_k: ``best_score`` only: candidates per positive (default
+                ``max(4 * k, 50)``), not counting the examples themselves.
+            genre, genres_all, exclude_genres, where: Filters on the hits, as
+                for :meth:`search`.
+            ef_runtime: HNSW search breadth for the searches.
+
+        Returns:
+            The hits: by ascending ``distance`` for ``average_vector``, by
+            descending ``score`` for ``best_score``. Round trips: one search
+            (one pipeline for ``best_score``), plus one ``JSON.MGET`` before it
+            when examples are ids; texts add one model pass.
+
+        Raises:
+            InvalidQueryError: No example, more than 256, none positive where
+                needed, an id both positive and negative, a string that cannot
+                be an id, a bad ``strategy``, ``k`` or ``fetch_k``.
+            InvalidEmbeddingError: A vector of the wrong length or with
+                non-finite values.
+            InvalidGenreError / InvalidFilterError: An invalid filter.
+            DocumentNotFoundError: An example id that is not stored; nothing
+                is searched.
+            StoreError: Redis failed.
+        """
+        req = recommend.request(
+            self._state, positive, negative, k=k, strategy=strategy, fetch_k=fetch_k,
+            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where,
+            ef_runtime=ef_runtime,
+        )  # fmt: skip
+        return self._runner.run(recommend.recommend(self._state, req))
+
 
 class AsyncSearch:
     """Searching by meaning (:class:`~redis_docstore.AsyncDocumentStore`)."""
@@ -202,3 +283,25 @@ class AsyncSearch:
         if not queries:
             return []
         return await self._runner.run(search.search(self._state, list(queries), spec))
+
+    @doc_of(Search.recommend)
+    async def recommend(
+        self,
+        positive: Sequence[Example] | None = None,
+        negative: Sequence[Example] | None = None,
+        *,
+        k: int = 10,
+        strategy: Strategy = "average_vector",
+        fetch_k: int | None = None,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        ef_runtime: int | None = None,
+    ) -> list[Hit]:
+        req = recommend.request(
+            self._state, positive, negative, k=k, strategy=strategy, fetch_k=fetch_k,
+            genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where,
+            ef_runtime=ef_runtime,
+        )  # fmt: skip
+        return await self._runner.run(recommend.recommend(self._state, req))
