@@ -104,7 +104,7 @@ def _command(
 ) -> tuple[Any, ...]:
     args: list[Any] = ["FT.SEARCH", index, *query.get_args()]
     if sort_keys:
-        args.insert(3, "WITHSORTKEYS")  # after the query string
+        args.insert(args.index("NOCONTENT") + 1, "WITHSORTKEYS")
     if params:
         args.append("PARAMS")
         args.append(2 * len(params))
