@@ -57,7 +57,8 @@ def spec(
     # options again for each of a service's repeated search shapes shows.
     # The types too: k=True must fail even when k=1 (True == 1) is cached.
     key: Any = (
-        frozen(genre), frozen(genres_all), frozen(exclude_genres), where, frozen(fields),
+        frozen(genre), frozen(genres_all), frozen(exclude_genres), where,
+        fields if fields is None else frozen(fields),
         state.ef_runtime, *options.items(), *map(type, options.values()),
     )  # fmt: skip
     cached, key = lookup(state.spec_cache, key)

@@ -11,7 +11,7 @@ builders below it (:mod:`~redis_docstore._commands.search`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from redis_docstore._commands.hybrid import build_hybrid_command, query_words
@@ -62,14 +62,14 @@ class SearchSpec:
     #: ``"metadata"``, in that order); ``None`` for all of them, ``()`` for ids
     #: and distances only. See :func:`stored_fields`.
     fields: tuple[str, ...] | None = None
+    #: Ids and distances only, from a ``NOCONTENT WITHSORTKEYS`` reply (an
+    #: MMR search reads the embeddings, a hybrid one is an ``FT.AGGREGATE``).
+    #: Worked out once: :meth:`parse` runs for every query.
+    lean: bool = field(init=False)
 
-    @property
-    def lean(self) -> bool:
-        """Ids and distances only, from a ``NOCONTENT WITHSORTKEYS`` reply.
-
-        MMR needs the embeddings, so its searches always return fields.
-        """
-        return self.fields == () and self.mmr_lambda is None and self.text is None
+    def __post_init__(self) -> None:
+        lean = self.fields == () and self.mmr_lambda is None and self.text is None
+        object.__setattr__(self, "lean", lean)
 
     @property
     def protocol(self) -> RespProtocol:
