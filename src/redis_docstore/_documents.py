@@ -12,7 +12,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 import orjson
@@ -25,9 +25,11 @@ from redis_docstore._filters.kinds import KINDS
 from redis_docstore._schema import Distance, IdScheme
 
 __all__ = [
+    "HIT_FIELDS",
     "Document",
     "FieldStats",
     "Hit",
+    "HitField",
     "LoadReport",
     "Record",
     "TextExample",
@@ -45,6 +47,12 @@ __all__ = [
 # the backslash that escapes them.
 _FORBIDDEN_ID_CHARS = frozenset(":*?[]\\")
 MAX_ID_LENGTH = 512
+
+#: What ``fields=`` of a search may name: attributes of :class:`Hit`. ``id`` and
+#: ``distance`` are always filled (a hit is a key at a distance); the others
+#: only when asked for.
+HitField = Literal["id", "distance", "content", "genres", "metadata"]
+HIT_FIELDS: Final[tuple[str, ...]] = get_args(HitField)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,14 @@ class Hit:
 
     Not frozen: every search builds ``k`` of these, and a frozen dataclass
     pays ``object.__setattr__`` per field, 4x the cost of a plain one.
+
+    A search with ``fields=`` (e.g. ``["id", "distance"]``) leaves out what it
+    was not asked for: such a hit holds ``content=""``, ``genres=()`` and
+    ``metadata={}``, empty values of the usual types (no ``None`` to check for
+    in code that reads full hits). No stored document has an empty content or
+    no genre, so those two are unambiguous; an empty ``metadata`` is, so read
+    it only from searches that asked for it. ``id``, ``distance``,
+    ``similarity`` and ``score`` are always filled.
 
     Attributes:
         id: The document's id (without the key prefix).

@@ -174,10 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _hit_json(hit: Hit, *, metadata: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": hit.id, "content": hit.content, "genres": list(hit.genres)}
+def _hit_json(
+    hit: Hit, *, metadata: bool = True, fields: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """A hit as JSON: every field, or (``fields``) id, distance and those asked for."""
+    out: dict[str, Any] = {"id": hit.id}
+    if fields is None or "content" in fields:
+        out["content"] = hit.content
+    if fields is None or "genres" in fields:
+        out["genres"] = list(hit.genres)
     out["distance"] = float(hit.distance)
-    if metadata:
+    if metadata if fields is None else "metadata" in fields:
         out["metadata"] = hit.metadata
     for name in ("similarity", "score"):
         if (value := getattr(hit, name)) is not None:
@@ -297,12 +304,14 @@ def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     kw |= {name: vars(args)[name] for name in SEARCH_OPTIONS if vars(args)[name] is not None}
     if args.require_text:
         kw["text_mode"] = "require"
+    if args.hit_fields is not None:
+        kw["fields"] = args.hit_fields
     with _open_store(opts) as store:
         if args.explain:
             _emit(out, {"command": store.explain(args.query, **kw)})
             return 0
         hits = store.search(args.query, **kw)
-    _emit(out, [_hit_json(h) for h in hits], indent=2)
+    _emit(out, [_hit_json(h, fields=args.hit_fields) for h in hits], indent=2)
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from redis_docstore._cli.files import InputError
 from redis_docstore._cli.where import parse_field
+from redis_docstore._documents import HIT_FIELDS
 
 if TYPE_CHECKING:
     from redis_docstore._filters.expression import FieldKind
@@ -27,6 +28,7 @@ __all__ = [
     "count_type",
     "facet_options",
     "field_type",
+    "fields_type",
     "filter_options",
     "global_options",
     "positive_int",
@@ -100,6 +102,17 @@ def global_options(fields_dest: str) -> argparse.ArgumentParser:
     return p
 
 
+def fields_type(text: str) -> list[str]:
+    """``--fields id,distance``: the names, each one a field a hit has."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        if name not in HIT_FIELDS:
+            raise argparse.ArgumentTypeError(
+                f"unknown field {name!r} (the fields are {','.join(HIT_FIELDS)})"
+            )
+    return names
+
+
 def positive_int(text: str) -> int:
     value = int(text) if text.isdigit() else 0
     if value <= 0:
@@ -152,6 +165,14 @@ def search_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fetch-k", type=positive_int, metavar="N", help="candidates for MMR/text")
     p.add_argument("--ef-runtime", type=positive_int, metavar="N", help="HNSW search breadth")
+    p.add_argument(
+        "--fields",
+        dest="hit_fields",  # "fields" holds --field's declarations
+        type=fields_type,
+        metavar="LIST",
+        help=f"print only these fields of each hit, e.g. id,distance (of {','.join(HIT_FIELDS)}; "
+        "id and distance always; the server sends no others)",
+    )
     p.add_argument(
         "--explain", action="store_true", help="print the query command as JSON, do not search"
     )

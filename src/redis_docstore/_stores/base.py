@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from redis_docstore._connection import redact_url
+from redis_docstore._documents import HitField
 from redis_docstore._embeddings import Embedder
 from redis_docstore._filters.expression import FieldKind, Filter
 from redis_docstore._ops import search
@@ -166,6 +167,7 @@ class BaseStore:
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> str:
         """The exact command :meth:`search` sends, with its escaping, as one line.
 
@@ -182,6 +184,6 @@ class BaseStore:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return search.explain(self._state, query, spec)

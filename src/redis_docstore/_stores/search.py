@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis_docstore._documents import Hit
+from redis_docstore._documents import Hit, HitField
 from redis_docstore._filters.expression import Filter
 from redis_docstore._ops import recommend, search
 from redis_docstore._ops.recommend import Example, Strategy
@@ -44,6 +44,7 @@ class Search:
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[Hit]:
         """Find the documents nearest in meaning to ``query``.
 
@@ -73,6 +74,13 @@ class Search:
                 words of ``text`` can only lift documents from among the
                 ``fetch_k`` nearest.
             ef_runtime: HNSW search breadth for this query.
+            fields: What the hits carry, e.g. ``["id", "distance"]``: names
+                among ``"id"``, ``"distance"``, ``"content"``, ``"genres"`` and
+                ``"metadata"``; ``None`` (the default) for everything. The
+                server neither reads nor sends the others, and the hits hold
+                ``""``, ``()`` and ``{}`` for them (see :class:`Hit`). ``id``,
+                ``distance``, ``similarity`` and ``score`` are always filled;
+                an MMR search still reads the embeddings it needs.
 
         Returns:
             Hits ordered by ascending distance (by descending score for a
@@ -81,9 +89,10 @@ class Search:
             is re-run as an exact search, so a short list is complete.
 
         Raises:
-            InvalidQueryError: Bad ``k``, ``offset``, empty text, or options
+            InvalidQueryError: Bad ``k``, ``offset``, empty text, options
                 that cannot be combined (``max_distance``, ``text`` and
-                ``mmr_lambda`` are exclusive).
+                ``mmr_lambda`` are exclusive), or ``fields`` naming something
+                a hit does not have.
             InvalidGenreError / InvalidFilterError: An invalid filter.
             InvalidEmbeddingError: A query vector of the wrong length or with
                 non-finite values.
@@ -93,7 +102,7 @@ class Search:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return self._runner.run(search.search(self._state, [query], spec))[0]
 
@@ -114,14 +123,15 @@ class Search:
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[list[Hit]]:
         """Run :meth:`search` for many queries: one model batch, one round trip.
 
         Args:
             queries: Texts and/or vectors.
             k, offset, genre, genres_all, exclude_genres, where, max_distance,
-            text, text_mode, alpha, mmr_lambda, fetch_k, ef_runtime: As for
-                :meth:`search`, applied to every query.
+            text, text_mode, alpha, mmr_lambda, fetch_k, ef_runtime, fields: As
+                for :meth:`search`, applied to every query.
 
         Returns:
             One list of hits per query, in order.
@@ -133,7 +143,7 @@ class Search:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
@@ -244,12 +254,13 @@ class AsyncSearch:
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[Hit]:
         spec = search.spec(
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return (await self._runner.run(search.search(self._state, [query], spec)))[0]
 
@@ -271,12 +282,13 @@ class AsyncSearch:
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[list[Hit]]:
         spec = search.spec(
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
