@@ -456,3 +456,25 @@ def test_the_recommend_command(
     assert (code, out) == (2, None) and "needs --positive or --negative" in err
     code, out, err = cli([*options, "recommend", "--positive", "d01", "--fetch-k", "9"])
     assert (code, out) == (2, None) and "--fetch-k applies to --strategy best_score" in err
+
+
+@pytest.mark.parametrize("strategy", ["average_vector", "best_score"])
+@pytest.mark.parametrize("fields", [[], ["id", "distance"], ["content"], ["genres", "metadata"]])
+def test_fields_trim_the_hits_and_keep_their_order_and_scores(
+    l2_library: DocumentStore, strategy: str, fields: list[str]
+) -> None:
+    full = l2_library.recommend(["d03", "d17"], ["d40"], k=8, strategy=strategy)  # type: ignore[arg-type]
+    lean = l2_library.recommend(
+        ["d03", "d17"],
+        ["d40"],
+        k=8,
+        strategy=strategy,
+        fields=fields,  # type: ignore[arg-type]
+    )
+    assert [(h.id, h.distance, h.score) for h in lean] == [
+        (h.id, h.distance, h.score) for h in full
+    ]
+    for short, whole in zip(lean, full, strict=True):
+        assert short.content == (whole.content if "content" in fields else "")
+        assert short.genres == (whole.genres if "genres" in fields else ())
+        assert short.metadata == (whole.metadata if "metadata" in fields else {})

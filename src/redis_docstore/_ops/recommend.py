@@ -37,7 +37,7 @@ from redis_docstore._commands.replies import (
     total_results,
 )
 from redis_docstore._commands.search import MAX_RESULTS, count_command, knn_command, validate_k
-from redis_docstore._documents import Hit, TextExample, validate_id
+from redis_docstore._documents import Hit, HitField, TextExample, validate_id
 from redis_docstore._effects import Commands, Flow
 from redis_docstore._embeddings import VectorLike, validate_vector
 from redis_docstore._errors import (
@@ -272,6 +272,7 @@ def request(
     exclude_genres: Sequence[str] | None,
     where: Filter | None,
     ef_runtime: int | None,
+    fields: Sequence[HitField] | None = None,
 ) -> Recommendation:
     """Validate a recommendation's arguments (``DocumentStore.recommend``); no I/O.
 
@@ -330,6 +331,7 @@ def request(
         state, k=size + len(ids), offset=0, genre=genre, genres_all=genres_all,
         exclude_genres=exclude_genres, where=where, max_distance=None, text=None,
         text_mode="boost", alpha=0.7, mmr_lambda=None, fetch_k=None, ef_runtime=ef_runtime,
+        fields=fields,
     )  # fmt: skip
     return Recommendation(pos, neg, ids, texts, k, strategy, spec)
 
@@ -428,7 +430,7 @@ def _knn_with_embeddings(
             s.name, vector, k=spec.k, filter_expression=spec.expression,
             ef_runtime=spec.ef_runtime if hnsw and not exact else None,
             hybrid_policy="ADHOC_BF" if exact else None, with_embeddings=True,
-            datatype=s.datatype, timeout_ms=spec.timeout_ms,
+            fields=spec.fields, datatype=s.datatype, timeout_ms=spec.timeout_ms,
         )  # fmt: skip
 
     def parse(reply: Any) -> tuple[list[Hit], list[list[float]]]:

@@ -162,6 +162,7 @@ class Search:
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[Hit]:
         """Find documents like the ``positive`` examples and unlike the ``negative`` ones.
 
@@ -204,6 +205,7 @@ class Search:
             genre, genres_all, exclude_genres, where: Filters on the hits, as
                 for :meth:`search`.
             ef_runtime: HNSW search breadth for the searches.
+            fields: What the hits carry, as for :meth:`search`.
 
         Returns:
             The hits: by ascending ``distance`` for ``average_vector``, by
@@ -225,7 +227,7 @@ class Search:
         req = recommend.request(
             self._state, positive, negative, k=k, strategy=strategy, fetch_k=fetch_k,
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return self._runner.run(recommend.recommend(self._state, req))
 
@@ -310,10 +312,11 @@ class AsyncSearch:
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[Hit]:
         req = recommend.request(
             self._state, positive, negative, k=k, strategy=strategy, fetch_k=fetch_k,
             genre=genre, genres_all=genres_all, exclude_genres=exclude_genres, where=where,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return await self._runner.run(recommend.recommend(self._state, req))
