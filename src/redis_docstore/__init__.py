@@ -6,7 +6,7 @@
 >>> store.search("That is a happy person", k=3, genre="pets")
 """
 
-from redis_docstore._documents import Document, Hit, LoadReport
+from redis_docstore._documents import Document, Group, Hit, LoadReport
 from redis_docstore._embeddings import DefaultEmbedder, Embedder
 from redis_docstore._errors import (
     DocstoreError,
@@ -49,6 +49,7 @@ __all__ = [
     "EmbeddedServer",
     "Embedder",
     "Filter",
+    "Group",
     "Hit",
     "IncompleteResultsError",
     "IndexNotReadyError",

@@ -26,6 +26,7 @@ from redis_docstore._schema import Distance, IdScheme
 
 __all__ = [
     "Document",
+    "Group",
     "Hit",
     "LoadReport",
     "Record",
@@ -102,6 +103,22 @@ class Hit:
     metadata: dict[str, Any] = field(default_factory=dict)
     similarity: float | None = None
     score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One group of a grouped search (``search_groups``): a field value and its nearest hits.
+
+    Attributes:
+        value: The group's value of the grouping field (a genre, or a value
+            of a declared tag field).
+        hits: The group's nearest documents, by ascending distance (ties by
+            id). A document with several values (genres) is in each of their
+            groups.
+    """
+
+    value: str
+    hits: list[Hit]
 
 
 @dataclass(frozen=True, slots=True)
