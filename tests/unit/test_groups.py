@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from redis_docstore import DocumentStore, Group, Hit, InvalidQueryError
+from redis_docstore._cli.commands import build_parser, main
 from redis_docstore._commands.search import MAX_RESULTS
 from redis_docstore._effects import Commands, Embed
 from redis_docstore._ops.groups import (
@@ -361,3 +362,48 @@ def test_declared_tag_fields_can_group_but_not_other_kinds() -> None:
     assert group_spec(store._state, group_by="author", **common).field == "author"
     with pytest.raises(InvalidQueryError, match="'genre', 'author', not 'year'"):
         group_spec(store._state, group_by="year", **common)
+
+
+# -- the CLI's options (no server) ---------------------------------------------------------------
+
+UNREACHABLE = "redis://127.0.0.1:1"  # never contacted: these commands fail before connecting
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--limit", "3"], "--limit and --group-size apply to --group-by searches"),
+        (["--group-size", "3"], "--limit and --group-size apply to --group-by searches"),
+        (["--group-by", "genre", "-k", "5"], "-k cannot be combined with --group-by"),
+        (
+            ["--group-by", "genre", "--offset", "2", "--text", "dog", "--explain"],
+            "--offset, --text, --explain cannot be combined with --group-by",
+        ),
+        (["--group-by", "genre", "--mmr", "0.5"], "--mmr cannot be combined with --group-by"),
+    ],
+)
+def test_cli_group_options_that_do_not_fit_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--url", UNREACHABLE, "search", "q", *argv])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.startswith("docstore: error: ")
+    assert message in captured.err
+
+
+@pytest.mark.parametrize("argv", [["--limit", "0"], ["--group-size", "x"]])
+def test_cli_group_counts_must_be_positive(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "q", "--group-by", "genre", *argv]) == 2
+    assert "not a positive integer" in capsys.readouterr().err
+
+
+def test_cli_help_shows_the_group_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--help"]) == 0
+    text = capsys.readouterr().out
+    for option in ("--group-by FIELD", "--limit N", "--group-size N", "nearest per genre"):
+        assert option in text
+    args = build_parser().parse_args(["search", "q", "--group-by", "author", "--limit", "2"])
+    assert (args.group_by, args.limit, args.group_size, args.k) == ("author", 2, None, None)
