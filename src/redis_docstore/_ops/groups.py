@@ -23,7 +23,11 @@ matching document nearer than that distance, a true prefix of the order by
 
 A list shorter than its ``k`` holds every matching document (the search flow's
 rule: HNSW lists that came back short are re-run as exact searches), so it
-decides everything at once.
+decides everything at once. No search asks for more than ``MAX_RESULTS``
+(10,000) hits: a candidate list of that size is not doubled further (the values
+not met are then probed however many there are), and a probe of that size is
+taken as it is. Like any read of several round trips, one that overlaps writes
+may see some of them in one round trip and not in another.
 """
 
 from __future__ import annotations
@@ -49,12 +53,14 @@ from redis_docstore._ops.state import StoreState
 __all__ = [
     "CANDIDATES_PER_HIT",
     "MAX_PROBES",
+    "MIN_CANDIDATES",
     "Candidates",
     "GroupSpec",
     "Need",
     "group_spec",
     "group_values",
     "plan",
+    "probe_expression",
     "search_groups",
 ]
 
