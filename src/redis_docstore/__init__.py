@@ -6,7 +6,7 @@
 >>> store.search("That is a happy person", k=3, genre="pets")
 """
 
-from redis_docstore._documents import Document, FieldStats, Hit, LoadReport, TextExample
+from redis_docstore._documents import Document, FieldStats, Group, Hit, LoadReport, TextExample
 from redis_docstore._embeddings import DefaultEmbedder, Embedder
 from redis_docstore._errors import (
     DocstoreError,
@@ -50,6 +50,7 @@ __all__ = [
     "Embedder",
     "FieldStats",
     "Filter",
+    "Group",
     "Hit",
     "IncompleteResultsError",
     "IndexNotReadyError",

@@ -28,6 +28,7 @@ __all__ = [
     "HIT_FIELDS",
     "Document",
     "FieldStats",
+    "Group",
     "Hit",
     "HitField",
     "LoadReport",
@@ -142,6 +143,22 @@ class TextExample:
     def __post_init__(self) -> None:
         if not isinstance(self.text, str) or not self.text.strip():
             raise InvalidQueryError(f"TextExample needs a non-empty text, not {self.text!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One group of a grouped search (``search_groups``): a field value and its nearest hits.
+
+    Attributes:
+        value: The group's value of the grouping field (a genre, or a value
+            of a declared tag field).
+        hits: The group's nearest documents, by ascending distance (ties by
+            id). A document with several values (genres) is in each of their
+            groups.
+    """
+
+    value: str
+    hits: list[Hit]
 
 
 @dataclass(frozen=True, slots=True)

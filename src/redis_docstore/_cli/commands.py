@@ -296,11 +296,16 @@ def _filters(args: argparse.Namespace, opts: Options) -> dict[str, Any]:
 
 def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     """``docstore search TEXT``: print the hits as a JSON list (or, --explain, the query)."""
+    if args.group_by is not None:
+        return _search_groups(args, opts, out)
+    if args.limit is not None or args.group_size is not None:
+        raise InputError("--limit and --group-size apply to --group-by searches")
     if args.require_text and args.text is None:
         raise InputError("--require-text needs --text WORDS")
     if args.fetch_k is not None and args.text is None and args.mmr_lambda is None:
         raise InputError("--fetch-k applies to --text or --mmr searches")
-    kw: dict[str, Any] = {"k": args.k, "offset": args.offset, **_filters(args, opts)}
+    k = 10 if args.k is None else args.k
+    kw: dict[str, Any] = {"k": k, "offset": args.offset, **_filters(args, opts)}
     kw |= {name: vars(args)[name] for name in SEARCH_OPTIONS if vars(args)[name] is not None}
     if args.require_text:
         kw["text_mode"] = "require"
@@ -330,6 +335,34 @@ def cmd_recommend(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     with _open_store(opts) as store:
         hits = store.recommend(positive, negative, **kw)
     _emit(out, [_hit_json(h) for h in hits], indent=2)
+    return 0
+
+
+def _search_groups(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore search TEXT --group-by FIELD``: print [{"value", "hits"}] as JSON."""
+    given = {
+        "-k": args.k is not None,
+        "--offset": args.offset != 0,
+        "--max-distance": args.max_distance is not None,
+        "--text": args.text is not None,
+        "--require-text": args.require_text,
+        "--alpha": args.alpha is not None,
+        "--mmr": args.mmr_lambda is not None,
+        "--fetch-k": args.fetch_k is not None,
+        "--explain": args.explain,
+    }
+    if unused := [name for name, used in given.items() if used]:
+        raise InputError(
+            f"{', '.join(unused)} cannot be combined with --group-by "
+            "(it takes --limit, --group-size, --ef-runtime and the filters)"
+        )
+    kw: dict[str, Any] = {"group_by": args.group_by, **_filters(args, opts)}
+    options = {"limit": args.limit, "group_size": args.group_size, "ef_runtime": args.ef_runtime}
+    kw |= {name: value for name, value in options.items() if value is not None}
+    with _open_store(opts) as store:
+        groups = store.search_groups(args.query, **kw)
+    shown = [{"value": g.value, "hits": [_hit_json(h) for h in g.hits]} for g in groups]
+    _emit(out, shown, indent=2)
     return 0
 
 

@@ -154,7 +154,7 @@ def facet_options(p: argparse.ArgumentParser) -> None:
 
 def search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", metavar="TEXT")
-    p.add_argument("-k", type=positive_int, default=10, help="hits at most (default: 10)")
+    p.add_argument("-k", type=positive_int, help="hits at most (default: 10)")
     p.add_argument("--offset", type=count_type, default=0, help="skip this many hits (paging)")
     p.add_argument("--max-distance", type=float, metavar="X", help="only hits within X")
     p.add_argument("--text", metavar="WORDS", help="hybrid: words that boost")
@@ -175,6 +175,17 @@ def search_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--explain", action="store_true", help="print the query command as JSON, do not search"
+    )
+    g = p.add_argument_group("grouped search (the nearest per genre or tag value)")
+    g.add_argument(
+        "--group-by",
+        metavar="FIELD",
+        help="genre, or a tag field declared with --field: print [{value, hits}], the groups "
+        "ordered by their nearest hit",
+    )
+    g.add_argument("--limit", type=positive_int, metavar="N", help="groups at most (default: 5)")
+    g.add_argument(
+        "--group-size", type=positive_int, metavar="N", help="hits per group (default: 3)"
     )
 
 

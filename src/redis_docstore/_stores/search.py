@@ -1,17 +1,18 @@
-"""Searching by meaning: one query or many, and recommendation by example.
+"""Searching by meaning: one query or many, grouped by a field, or by example.
 
 The methods of both stores for this concept, the sync one (with the docstring)
 beside its async twin; each calls a flow of :mod:`redis_docstore._ops.search` (or
-:mod:`redis_docstore._ops.recommend`) and hands it to the store's runner.
+:mod:`~redis_docstore._ops.groups`, :mod:`~redis_docstore._ops.recommend`) and hands it to
+the store's runner.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis_docstore._documents import Hit, HitField
+from redis_docstore._documents import Group, Hit, HitField
 from redis_docstore._filters.expression import Filter
-from redis_docstore._ops import recommend, search
+from redis_docstore._ops import groups, recommend, search
 from redis_docstore._ops.recommend import Example, Strategy
 from redis_docstore._ops.spec import TextMode
 from redis_docstore._ops.state import StoreState
@@ -148,6 +149,66 @@ class Search:
         if isinstance(queries, str):
             queries = [queries]
         return self._runner.run(search.search(self._state, list(queries), spec)) if queries else []
+
+    def search_groups(
+        self,
+        query: str | Sequence[float],
+        *,
+        group_by: str = "genre",
+        limit: int = 5,
+        group_size: int = 3,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        ef_runtime: int | None = None,
+    ) -> list[Group]:
+        """The nearest documents per value of a field: "the best 3 per genre".
+
+        Like Qdrant's query groups: the matching documents nearest to
+        ``query``, grouped by ``group_by``; the first ``limit`` groups by their
+        nearest hit, each with its ``group_size`` nearest hits. A document with
+        several genres (or a list as its tag value) is in each of their groups;
+        a document without the field is in none. The groups are exactly those
+        of grouping every matching document by its distance (by the index's
+        own KNN order: exact on a FLAT index). One round trip when the nearest
+        ``max(4 * limit * group_size, 50)`` matching documents decide the groups;
+        one more to complete groups that are short there; two more (list the
+        field's values, search the missing groups) when fewer than ``limit``
+        groups are among them.
+
+        Args:
+            query: A text (embedded with the store's embedder) or a vector.
+            group_by: ``"genre"`` or a declared tag metadata field.
+            limit: How many groups at most.
+            group_size: How many hits per group at most.
+            genre: Only documents with any of these genres (a string or a list).
+            genres_all: Only documents with every one of these genres.
+            exclude_genres: No documents with any of these genres.
+            where: A filter over declared metadata fields.
+            ef_runtime: HNSW search breadth for this query.
+
+        Returns:
+            Up to ``limit`` groups, ordered by their nearest hit (ties: by its
+            id, then by value); each group's hits by ascending distance (ties:
+            by id).
+
+        Raises:
+            InvalidQueryError: ``group_by`` is neither ``"genre"`` nor a declared
+                tag field (the message names those), ``limit`` or ``group_size``
+                is not a positive integer, ``limit * group_size`` exceeds
+                10,000, an empty query text, or a bad ``ef_runtime``.
+            InvalidGenreError / InvalidFilterError: An invalid filter.
+            InvalidEmbeddingError: A query vector of the wrong length or with
+                non-finite values.
+            StoreError: Redis failed.
+        """
+        spec = groups.group_spec(
+            self._state, group_by=group_by, limit=limit, group_size=group_size, genre=genre,
+            genres_all=genres_all, exclude_genres=exclude_genres, where=where,
+            ef_runtime=ef_runtime,
+        )  # fmt: skip
+        return self._runner.run(groups.search_groups(self._state, query, spec))
 
     def recommend(
         self,
@@ -297,6 +358,27 @@ class AsyncSearch:
         if not queries:
             return []
         return await self._runner.run(search.search(self._state, list(queries), spec))
+
+    @doc_of(Search.search_groups)
+    async def search_groups(
+        self,
+        query: str | Sequence[float],
+        *,
+        group_by: str = "genre",
+        limit: int = 5,
+        group_size: int = 3,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        ef_runtime: int | None = None,
+    ) -> list[Group]:
+        spec = groups.group_spec(
+            self._state, group_by=group_by, limit=limit, group_size=group_size, genre=genre,
+            genres_all=genres_all, exclude_genres=exclude_genres, where=where,
+            ef_runtime=ef_runtime,
+        )  # fmt: skip
+        return await self._runner.run(groups.search_groups(self._state, query, spec))
 
     @doc_of(Search.recommend)
     async def recommend(
