@@ -374,3 +374,25 @@ def test_the_cli_prints_the_groups(
     assert "group_by must be one of" in capsys.readouterr().err
     with contextlib.redirect_stderr(io.StringIO()):
         assert main([*argv, "-k", "3"]) == 2
+
+
+@pytest.mark.parametrize("group_by", ["genre", "author"])
+@pytest.mark.parametrize("fields", [[], ["id", "distance"], ["content"], ["genres", "metadata"]])
+def test_fields_trim_the_hits_but_not_the_groups(
+    flat: DocumentStore, vectors: list[list[float]], group_by: str, fields: list[str]
+) -> None:
+    full = flat.search_groups(vectors[0], group_by=group_by, limit=4, group_size=2)
+    lean = flat.search_groups(
+        vectors[0],
+        group_by=group_by,
+        limit=4,
+        group_size=2,
+        fields=fields,  # type: ignore[arg-type]
+    )
+    assert shown(lean) == shown(full)
+    for short_group, whole_group in zip(lean, full, strict=True):
+        for short, whole in zip(short_group.hits, whole_group.hits, strict=True):
+            assert (short.id, short.distance) == (whole.id, whole.distance)
+            assert short.content == (whole.content if "content" in fields else "")
+            assert short.genres == (whole.genres if "genres" in fields else ())
+            assert short.metadata == (whole.metadata if "metadata" in fields else {})

@@ -38,7 +38,7 @@ from typing import Any
 
 from redis_docstore._commands.replies import decode, total_results
 from redis_docstore._commands.search import MAX_RESULTS, count_command, validate_k
-from redis_docstore._documents import Group, Hit
+from redis_docstore._documents import Group, Hit, HitField
 from redis_docstore._effects import Commands, Flow
 from redis_docstore._embeddings import VectorLike
 from redis_docstore._errors import InvalidQueryError
@@ -47,7 +47,7 @@ from redis_docstore._filters.expression import Filter, combine, render
 from redis_docstore._filters.genres import GENRE_FIELD
 from redis_docstore._ops import search
 from redis_docstore._ops.lifecycle import ensure
-from redis_docstore._ops.spec import SearchSpec
+from redis_docstore._ops.spec import SearchSpec, stored_fields
 from redis_docstore._ops.state import StoreState
 
 __all__ = [
@@ -84,12 +84,15 @@ class GroupSpec:
         field: The grouping field (``"genre"`` or a declared tag field).
         limit: How many groups at most.
         group_size: How many hits per group at most.
+        fields: The stored fields the hits carry (``None``: all); the searches
+            also read the grouping field's (``genres`` or ``metadata``).
     """
 
     search: SearchSpec
     field: str
     limit: int
     group_size: int
+    fields: tuple[str, ...] | None = None
 
 
 def group_spec(
@@ -103,6 +106,7 @@ def group_spec(
     exclude_genres: Sequence[str] | None,
     where: Filter | None,
     ef_runtime: int | None,
+    fields: Sequence[HitField] | None = None,
 ) -> GroupSpec:
     """Validate a grouped search's options (``DocumentStore.search_groups``).
 
@@ -125,12 +129,31 @@ def group_spec(
             f"limit * group_size must be at most {MAX_RESULTS:,}, not {limit * group_size:,}"
         )
     first = min(MAX_RESULTS, max(CANDIDATES_PER_HIT * limit * group_size, MIN_CANDIDATES))
+    returned = stored_fields(fields)
+    # Grouping reads the group field's values from the hits: ask for them too.
+    source: HitField = "genres" if group_by == GENRE_FIELD else "metadata"
+    asked = None if returned is None else (*returned, source)
     spec = search.spec(
         state, k=first, offset=0, genre=genre, genres_all=genres_all,
         exclude_genres=exclude_genres, where=where, max_distance=None, text=None,
         text_mode="boost", alpha=0.7, mmr_lambda=None, fetch_k=None, ef_runtime=ef_runtime,
+        fields=asked,  # type: ignore[arg-type]  # stored field names are HitField names
     )  # fmt: skip
-    return GroupSpec(spec, group_by, limit, group_size)
+    return GroupSpec(spec, group_by, limit, group_size, returned)
+
+
+def trimmed(groups: list[Group], fields: tuple[str, ...] | None) -> list[Group]:
+    """The groups with the stored fields not in ``fields`` blanked, as a lean search's."""
+    if fields is None:
+        return groups
+    for hit in {id(h): h for g in groups for h in g.hits}.values():
+        if "content" not in fields:
+            hit.content = ""
+        if "genres" not in fields:
+            hit.genres = ()
+        if "metadata" not in fields:
+            hit.metadata = {}
+    return groups
 
 
 # -- the plan (pure) -----------------------------------------------------------------------------
@@ -322,7 +345,7 @@ def search_groups(
             group_size=spec.group_size,
         )  # fmt: skip
         if not isinstance(outcome, Need):
-            return outcome
+            return trimmed(outcome, spec.fields)
         need = outcome
 
 

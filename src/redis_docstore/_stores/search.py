@@ -162,6 +162,7 @@ class Search:
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[Group]:
         """The nearest documents per value of a field: "the best 3 per genre".
 
@@ -187,6 +188,7 @@ class Search:
             exclude_genres: No documents with any of these genres.
             where: A filter over declared metadata fields.
             ef_runtime: HNSW search breadth for this query.
+            fields: What the hits carry, as for :meth:`search`.
 
         Returns:
             Up to ``limit`` groups, ordered by their nearest hit (ties: by its
@@ -206,7 +208,7 @@ class Search:
         spec = groups.group_spec(
             self._state, group_by=group_by, limit=limit, group_size=group_size, genre=genre,
             genres_all=genres_all, exclude_genres=exclude_genres, where=where,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return self._runner.run(groups.search_groups(self._state, query, spec))
 
@@ -372,11 +374,12 @@ class AsyncSearch:
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> list[Group]:
         spec = groups.group_spec(
             self._state, group_by=group_by, limit=limit, group_size=group_size, genre=genre,
             genres_all=genres_all, exclude_genres=exclude_genres, where=where,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return await self._runner.run(groups.search_groups(self._state, query, spec))
 
