@@ -369,6 +369,10 @@ def test_the_cli_prints_the_groups(
     assert [(g["value"], [h["id"] for h in g["hits"]]) for g in printed] == shown(groups)
     first = printed[0]["hits"][0]
     assert set(first) == {"id", "content", "genres", "distance", "metadata"}
+    assert main([*argv, "--fields", "id,distance"]) == 0
+    lean = json.loads(capsys.readouterr().out)
+    assert [(g["value"], [h["id"] for h in g["hits"]]) for g in lean] == shown(groups)
+    assert {frozenset(h) for g in lean for h in g["hits"]} == {frozenset({"id", "distance"})}
     assert first["distance"] == pytest.approx(groups[0].hits[0].distance)
     assert main([*argv[:-6], "--group-by", "year"]) == 1
     assert "group_by must be one of" in capsys.readouterr().err

@@ -450,6 +450,9 @@ def test_the_recommend_command(
     assert [h["id"] for h in hits] == [i for i, _, _ in expected]
     assert [h["score"] for h in hits] == pytest.approx([s for _, s, _ in expected], abs=1e-6)
     assert set(hits[0]) == {"id", "content", "genres", "distance", "metadata", "score"}
+    code, lean, _ = cli([*options, *argv, "--fields", "id,genres"])
+    assert code == 0 and [h["id"] for h in lean] == [h["id"] for h in hits]
+    assert set(lean[0]) == {"id", "genres", "distance", "score"}
     code, out, err = cli([*options, "recommend", "--positive", "nope"])
     assert (code, out) == (1, None) and "no document with id 'nope'" in err
     code, out, err = cli([*options, "recommend", "-k", "3"])

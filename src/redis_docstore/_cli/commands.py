@@ -332,9 +332,11 @@ def cmd_recommend(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
         raise InputError("--fetch-k applies to --strategy best_score")
     kw: dict[str, Any] = {"k": args.k, "strategy": args.strategy, **_filters(args, opts)}
     kw |= {name: vars(args)[name] for name in ("fetch_k", "ef_runtime") if vars(args)[name]}
+    if args.hit_fields is not None:
+        kw["fields"] = args.hit_fields
     with _open_store(opts) as store:
         hits = store.recommend(positive, negative, **kw)
-    _emit(out, [_hit_json(h) for h in hits], indent=2)
+    _emit(out, [_hit_json(h, fields=args.hit_fields) for h in hits], indent=2)
     return 0
 
 
@@ -359,9 +361,14 @@ def _search_groups(args: argparse.Namespace, opts: Options, out: IO[str]) -> int
     kw: dict[str, Any] = {"group_by": args.group_by, **_filters(args, opts)}
     options = {"limit": args.limit, "group_size": args.group_size, "ef_runtime": args.ef_runtime}
     kw |= {name: value for name, value in options.items() if value is not None}
+    if args.hit_fields is not None:
+        kw["fields"] = args.hit_fields
     with _open_store(opts) as store:
         groups = store.search_groups(args.query, **kw)
-    shown = [{"value": g.value, "hits": [_hit_json(h) for h in g.hits]} for g in groups]
+    shown = [
+        {"value": g.value, "hits": [_hit_json(h, fields=args.hit_fields) for h in g.hits]}
+        for g in groups
+    ]
     _emit(out, shown, indent=2)
     return 0
 

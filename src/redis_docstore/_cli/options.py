@@ -152,6 +152,17 @@ def facet_options(p: argparse.ArgumentParser) -> None:
     size.add_argument("--all", action="store_true", help="every value (as `docstore genres`)")
 
 
+def hit_fields_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fields",
+        dest="hit_fields",  # "fields" holds --field's declarations
+        type=fields_type,
+        metavar="LIST",
+        help=f"print only these fields of each hit, e.g. id,distance (of {','.join(HIT_FIELDS)}; "
+        "id and distance always; the server sends no others)",
+    )
+
+
 def search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", metavar="TEXT")
     p.add_argument("-k", type=positive_int, help="hits at most (default: 10)")
@@ -165,14 +176,7 @@ def search_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fetch-k", type=positive_int, metavar="N", help="candidates for MMR/text")
     p.add_argument("--ef-runtime", type=positive_int, metavar="N", help="HNSW search breadth")
-    p.add_argument(
-        "--fields",
-        dest="hit_fields",  # "fields" holds --field's declarations
-        type=fields_type,
-        metavar="LIST",
-        help=f"print only these fields of each hit, e.g. id,distance (of {','.join(HIT_FIELDS)}; "
-        "id and distance always; the server sends no others)",
-    )
+    hit_fields_option(p)
     p.add_argument(
         "--explain", action="store_true", help="print the query command as JSON, do not search"
     )
@@ -208,6 +212,7 @@ def recommend_options(p: argparse.ArgumentParser) -> None:
         "--fetch-k", type=positive_int, metavar="N", help="best_score: candidates per positive"
     )
     p.add_argument("--ef-runtime", type=positive_int, metavar="N", help="HNSW search breadth")
+    hit_fields_option(p)
 
 
 def resolve_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:
