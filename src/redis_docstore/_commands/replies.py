@@ -1,14 +1,15 @@
 """Redis replies as Python values: every parser, and the one place bytes become text.
 
-The commands built in :mod:`.search` and :mod:`.hybrid` come back here: hits,
-documents, keys and totals. redis-py hands back ``bytes`` or ``str`` depending
-on the protocol and the command (RESP2 or RESP3, ``decode_responses`` off);
-every parser reads replies through :func:`decode`, :func:`as_text` and
-:func:`decoded`. No I/O here.
+The commands built in :mod:`.search`, :mod:`.hybrid` and :mod:`.fusion` come
+back here: hits, documents, keys and totals. redis-py hands back ``bytes`` or
+``str`` depending on the protocol and the command (RESP2 or RESP3,
+``decode_responses`` off); every parser reads replies through :func:`decode`,
+:func:`as_text` and :func:`decoded`. No I/O here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "parse_documents",
     "parse_hybrid_reply",
     "parse_search_reply",
+    "parse_text_reply",
     "result_keys",
     "returned_embeddings",
     "similarity",
@@ -229,6 +231,47 @@ def parse_hybrid_reply(
             )
         )
     return hits
+
+
+def parse_text_reply(
+    reply: Mapping[Any, Any], *, key_prefix: str
+) -> tuple[list[Hit], list[list[float] | None]]:
+    """Turn the RESP3 reply of a :func:`~.fusion.text_search_command` into hits.
+
+    Args:
+        reply: The reply (redis-py ``protocol=3``), str or bytes.
+        key_prefix: The store's key prefix (``doc:``), stripped from keys.
+
+    Returns:
+        The hits in the reply's order (best BM25 first), ``score`` being the
+        BM25 score and ``distance`` ``inf`` (no query vector here: the
+        caller computes it from the embeddings); and each document's
+        embedding (``None`` for a document stored without one).
+
+    Raises:
+        IncompleteResultsError: Redis marked the reply as partial.
+    """
+    reply = decoded(reply)
+    check_complete(reply)
+    hits = []
+    embeddings: list[list[float] | None] = []
+    for result in reply.get("results", ()):
+        attrs = result.get("extra_attributes") or {}
+        genres = attrs.get("$.genre")
+        metadata = attrs.get("$.metadata")
+        embedding = attrs.get(EMBEDDING_PATH)
+        hits.append(
+            Hit(
+                id=as_text(result["id"]).removeprefix(key_prefix),
+                content=attrs.get("$.content", ""),
+                genres=tuple(orjson.loads(genres)) if genres else (),
+                distance=math.inf,
+                metadata=orjson.loads(metadata) if metadata else {},
+                score=float(result["score"]),
+            )
+        )
+        embeddings.append(orjson.loads(embedding) if embedding else None)
+    return hits, embeddings
 
 
 # -- FT.INFO ------------------------------------------------------------------------------------
