@@ -92,7 +92,8 @@ class Hit:
             direction, 0.5 for orthogonal, 0 for opposite. ``None`` for L2
             and IP, whose distances have no fixed range.
         score: The hybrid score when a text + vector search ordered the hits
-            (higher is better); ``None`` otherwise.
+            (higher is better): the linear score, or the reciprocal-rank
+            fusion score of ``text_mode="rrf"``; ``None`` otherwise.
     """
 
     id: str

@@ -1,8 +1,9 @@
 """A search, validated once and then turned into commands and hits.
 
 ``make_search_spec`` checks a search's options (``k``, paging, range, hybrid,
-MMR) and returns a :class:`SearchSpec`, which builds the Redis command for a
-query vector and parses the reply; the search flow
+RRF, MMR) and returns a :class:`SearchSpec`, which builds the Redis command for
+a query vector and parses the reply (an RRF search: its two commands, and the
+fusion of their replies); the search flow
 (:mod:`redis_docstore._ops.search`) sends them. This is the edge: the command
 builders below it (:mod:`~redis_docstore._commands.search`,
 :mod:`~redis_docstore._commands.hybrid`, :mod:`~redis_docstore._rerank`) trust what it passes them.
@@ -10,15 +11,23 @@ builders below it (:mod:`~redis_docstore._commands.search`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from redis_docstore._commands.fusion import (
+    DEFAULT_RRF_K,
+    embedding_distances,
+    rrf_fuse,
+    text_search_command,
+)
 from redis_docstore._commands.hybrid import build_hybrid_command, query_words
 from redis_docstore._commands.replies import (
     parse_hybrid_reply,
     parse_search_reply,
     returned_embeddings,
+    similarity,
 )
 from redis_docstore._commands.search import (
     MAX_RESULTS,
@@ -34,9 +43,12 @@ from redis_docstore._errors import InvalidQueryError
 from redis_docstore._rerank import mmr
 from redis_docstore._schema import IndexSettings
 
-__all__ = ["SearchSpec", "TextMode", "make_search_spec"]
+__all__ = ["DEFAULT_ALPHA", "SearchSpec", "TextMode", "make_search_spec"]
 
-TextMode = Literal["boost", "require"]
+#: The vector's weight in the linear hybrid score, unless ``alpha=`` says otherwise.
+DEFAULT_ALPHA = 0.7
+TextMode = Literal["boost", "require", "rrf"]
+TEXT_MODES = ("boost", "require", "rrf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +68,19 @@ class SearchSpec:
     ef_runtime: int | None = None
     exact: bool = False
     timeout_ms: int = 0
+    # An RRF search (text_mode="rrf") when set; see _commands/fusion.py.
+    rrf_k: float | None = None
+    rrf_weights: tuple[float, float] = (1.0, 1.0)
+
+    @property
+    def fused(self) -> bool:
+        """Whether this is an RRF search: two rankings, fused client-side."""
+        return self.rrf_k is not None
+
+    @property
+    def window(self) -> int:
+        """How many documents each ranking of an RRF search holds."""
+        return max(self.k, self.fetch_k or self.k)
 
     @property
     def protocol(self) -> RespProtocol:
@@ -64,7 +89,52 @@ class SearchSpec:
         searches, whose partial replies only their warnings reveal."""
         return 3 if self.text is not None or self.timeout_ms else 2
 
+    def commands(self, vector: VectorLike) -> list[tuple[Any, ...]]:
+        """Every command of the search for ``vector``: two for RRF, else one."""
+        if self.fused:
+            return [self.vector_ranking().command(vector), self.text_command()]
+        return [self.command(vector)]
+
+    def vector_ranking(self) -> SearchSpec:
+        """An RRF search's vector ranking: a plain KNN search of ``window`` hits."""
+        return replace(self, k=self.window, text=None, fetch_k=None, rrf_k=None)
+
+    def text_command(self) -> tuple[Any, ...]:
+        """An RRF search's text ranking (the same for every query vector)."""
+        assert self.text is not None
+        return text_search_command(
+            self.settings.name,
+            query_words(self.text),
+            limit=self.window,
+            filter_expression=self.expression,
+            timeout_ms=self.timeout_ms,
+        )
+
+    def fuse(
+        self,
+        vector_hits: Sequence[Hit],
+        text_hits: Sequence[Hit],
+        embeddings: Sequence[Sequence[float] | None],
+        vector: VectorLike,
+    ) -> list[Hit]:
+        """An RRF search's hits from its two rankings (the text ranking with its
+        documents' embeddings, for the distances the vector ranking lacks)."""
+        s = self.settings
+        near = {hit.id for hit in vector_hits}
+        missing = [i for i, hit in enumerate(text_hits) if hit.id not in near]
+        computed = embedding_distances(
+            vector, [embeddings[i] for i in missing], distance=s.distance, datatype=s.datatype
+        )
+        placed = list(text_hits)
+        for i, d in zip(missing, computed, strict=True):
+            sim = None if math.isinf(d) else similarity(d, s.distance)
+            placed[i] = replace(text_hits[i], distance=d, similarity=sim)
+        assert self.rrf_k is not None
+        return rrf_fuse(vector_hits, placed, k=self.k, rrf_k=self.rrf_k, weights=self.rrf_weights)
+
     def command(self, vector: VectorLike) -> tuple[Any, ...]:
+        """The one command of a search that is not RRF (see :meth:`commands`)."""
+        assert not self.fused
         s = self.settings
         if self.text is not None:
             return tuple(
@@ -144,6 +214,8 @@ def make_search_spec(
     mmr_lambda: float | None,
     fetch_k: int | None,
     ef_runtime: int | None,
+    rrf_k: float | None = None,
+    rrf_weights: Sequence[float] | None = None,
 ) -> SearchSpec:
     """Validate a search's options and bundle them.
 
@@ -153,7 +225,7 @@ def make_search_spec(
         default_ef_runtime: The store's ``ef_runtime``.
         timeout_ms: The store's query time limit in ms (0: none).
         k, offset, max_distance, text, text_mode, alpha, mmr_lambda, fetch_k,
-        ef_runtime: As for ``DocumentStore.search``.
+        ef_runtime, rrf_k, rrf_weights: As for ``DocumentStore.search``.
 
     Returns:
         The spec.
@@ -177,8 +249,11 @@ def make_search_spec(
         or not max_distance >= 0
     ):
         raise InvalidQueryError(f"max_distance must be a number >= 0, not {max_distance!r}")
-    if text_mode not in ("boost", "require"):
-        raise InvalidQueryError(f"text_mode must be 'boost' or 'require', not {text_mode!r}")
+    if text_mode not in TEXT_MODES:
+        raise InvalidQueryError(
+            f"text_mode must be 'boost', 'require' or 'rrf', not {text_mode!r}"
+        )
+    fusion = _fusion(text_mode, text, alpha, rrf_k, rrf_weights)
     modes = [
         name
         for name, used in (
@@ -232,7 +307,47 @@ def make_search_spec(
         fetch_k=fetch_k,
         ef_runtime=default_ef_runtime if ef_runtime is None else ef_runtime,
         timeout_ms=timeout_ms,
+        **fusion,
     )
     if text is not None:
         query_words(text)  # rejects empty or stopword-only text now, not per command
     return spec
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a float if it is a finite int or float (not a bool), else ``None``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _fusion(
+    text_mode: str, text: str | None, alpha: float, rrf_k: object, rrf_weights: object
+) -> dict[str, Any]:
+    """The RRF fields of a spec (none unless ``text_mode="rrf"``), checked."""
+    if text_mode != "rrf":
+        if rrf_k is not None or rrf_weights is not None:
+            raise InvalidQueryError("rrf_k and rrf_weights apply to text_mode='rrf'")
+        return {}
+    if text is None:
+        raise InvalidQueryError("text_mode='rrf' needs text= (the words of the text ranking)")
+    if alpha != DEFAULT_ALPHA:
+        raise InvalidQueryError(
+            "alpha weighs the linear hybrid score; text_mode='rrf' weighs its "
+            "rankings with rrf_weights=(vector, text)"
+        )
+    constant = _number(DEFAULT_RRF_K if rrf_k is None else rrf_k)
+    if constant is None or constant <= 0:
+        raise InvalidQueryError(f"rrf_k must be a number > 0, not {rrf_k!r}")
+    weights = (
+        [1.0, 1.0]
+        if rrf_weights is None
+        else [_number(w) for w in rrf_weights]
+        if isinstance(rrf_weights, list | tuple)
+        else []
+    )
+    if len(weights) != 2 or not all(w is not None and w >= 0 for w in weights) or not any(weights):
+        raise InvalidQueryError(
+            f"rrf_weights must be two numbers >= 0 (vector, text), not both 0; not {rrf_weights!r}"
+        )
+    return {"rrf_k": constant, "rrf_weights": tuple(weights)}

@@ -40,6 +40,8 @@ class Search:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -61,28 +63,44 @@ class Search:
             text: Words that boost (``text_mode="boost"``) or are required in
                 (``"require"``) the content: a hybrid full-text + vector search
                 ranked by ``alpha * vector similarity + (1 - alpha) * text
-                score``, given in ``Hit.score``.
-            text_mode: ``"boost"`` or ``"require"``.
-            alpha: The weight of vector similarity in a hybrid search.
+                score``, given in ``Hit.score``. With ``text_mode="rrf"``, the
+                words' BM25 ranking and the vector ranking fused by reciprocal
+                rank.
+            text_mode: ``"boost"``, ``"require"`` or ``"rrf"``: reciprocal-rank
+                fusion of the ``fetch_k`` nearest documents and the ``fetch_k``
+                best BM25 matches of the words (both within the filters),
+                ``Hit.score = sum of weight / (rrf_k + rank)`` over the rankings
+                that hold the hit. A hit only in the text ranking gets its
+                distance computed from its stored embedding.
+            alpha: The weight of vector similarity in a ``"boost"`` or
+                ``"require"`` hybrid search (``"rrf"`` refuses another value
+                than the default: it takes ``rrf_weights``).
+            rrf_k: The rank constant of ``"rrf"`` (a number > 0; default 60);
+                larger values flatten the difference between ranks.
+            rrf_weights: ``(vector, text)`` weights of ``"rrf"``, each >= 0,
+                not both 0 (default ``(1, 1)``); a ranking of weight 0 adds
+                neither score nor hits.
             mmr_lambda: Re-rank ``fetch_k`` candidates by maximal marginal
                 relevance for diverse results: 1 is pure relevance, 0 pure
                 diversity.
             fetch_k: Candidates re-ranked by MMR (default ``max(4 * k, 20)``) or
                 scored by a hybrid search (default ``max(4 * k, 40)``): the
                 words of ``text`` can only lift documents from among the
-                ``fetch_k`` nearest.
+                ``fetch_k`` nearest; for ``"rrf"`` the length of each ranking.
             ef_runtime: HNSW search breadth for this query.
 
         Returns:
             Hits ordered by ascending distance (by descending score for a
-            hybrid search, by MMR selection for MMR). When HNSW returns fewer
+            hybrid search, then ascending distance and id for ``"rrf"``; by
+            MMR selection for MMR). When HNSW returns fewer
             than ``k`` hits for a filter that more documents match, the query
             is re-run as an exact search, so a short list is complete.
 
         Raises:
-            InvalidQueryError: Bad ``k``, ``offset``, empty text, or options
-                that cannot be combined (``max_distance``, ``text`` and
-                ``mmr_lambda`` are exclusive).
+            InvalidQueryError: Bad ``k``, ``offset``, empty text, bad
+                ``rrf_k``/``rrf_weights`` (or either without ``"rrf"``), or
+                options that cannot be combined (``max_distance``, ``text``
+                and ``mmr_lambda`` are exclusive).
             InvalidGenreError / InvalidFilterError: An invalid filter.
             InvalidEmbeddingError: A query vector of the wrong length or with
                 non-finite values.
@@ -92,7 +110,7 @@ class Search:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights,
         )  # fmt: skip
         return self._runner.run(search.search(self._state, [query], spec))[0]
 
@@ -110,6 +128,8 @@ class Search:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -119,8 +139,9 @@ class Search:
         Args:
             queries: Texts and/or vectors.
             k, offset, genre, genres_all, exclude_genres, where, max_distance,
-            text, text_mode, alpha, mmr_lambda, fetch_k, ef_runtime: As for
-                :meth:`search`, applied to every query.
+            text, text_mode, alpha, rrf_k, rrf_weights, mmr_lambda, fetch_k,
+            ef_runtime: As for :meth:`search`, applied to every query (an
+                ``"rrf"`` search sends one text ranking for all of them).
 
         Returns:
             One list of hits per query, in order.
@@ -132,7 +153,7 @@ class Search:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
@@ -160,6 +181,8 @@ class AsyncSearch:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -168,7 +191,7 @@ class AsyncSearch:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights,
         )  # fmt: skip
         return (await self._runner.run(search.search(self._state, [query], spec)))[0]
 
@@ -187,6 +210,8 @@ class AsyncSearch:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -195,7 +220,7 @@ class AsyncSearch:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
