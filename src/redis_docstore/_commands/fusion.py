@@ -196,7 +196,6 @@ def rrf_fuse(
         score; a document in both rankings is the vector ranking's hit.
     """
     scores: dict[str, float] = {}
-    hits: dict[str, Hit] = {}
     rankings = (
         (weights[0], vector_hits, [h.distance for h in vector_hits]),
         (weights[1], text_hits, [h.score for h in text_hits]),
@@ -206,6 +205,8 @@ def rrf_fuse(
             continue
         for hit, rank in zip(ranking, competition_ranks(keys), strict=True):
             scores[hit.id] = scores.get(hit.id, 0.0) + weight / (rrf_k + rank)
-            hits.setdefault(hit.id, hit)
+    # The vector ranking's hit wherever it has one (its distance is the
+    # server's), whatever the weights.
+    hits = {hit.id: hit for hit in text_hits} | {hit.id: hit for hit in vector_hits}
     order = sorted(scores, key=lambda id: (-scores[id], hits[id].distance, id))
     return [replace(hits[id], score=scores[id]) for id in order[:k]]
