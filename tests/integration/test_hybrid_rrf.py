@@ -214,3 +214,35 @@ def test_async_equals_sync_and_search_many_equals_search(
     assert [_summary(h) for h in many] == [_summary(h) for h in one]
     sync_many = store.search_many(queries, k=7, text="dragon blues", text_mode="rrf")
     assert [_summary(h) for h in sync_many] == [_summary(h) for h in many]
+
+
+def test_the_cli_runs_rrf_searches(
+    library: tuple[DocumentStore, StoreNames],
+    redis_stack_url: str,
+    embedder: DefaultEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from redis_docstore._cli.commands import main
+    from redis_docstore._ops import state as state_module
+
+    monkeypatch.setattr(state_module, "default_embedder", lambda: embedder)
+    store, names = library
+    argv = [
+        "--url", redis_stack_url, "--index", names.index, "--prefix", names.prefix,
+        "--field", "author=tag", "--field", "year=numeric",
+        "search", "a long journey", "-k", "5", "--text", "dragon", "--rrf",
+        "--rrf-k", "10", "--rrf-weights", "1", "2", "--where", "year>=1960",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = store.search(
+        "a long journey", k=5, text="dragon", text_mode="rrf", rrf_k=10, rrf_weights=(1, 2),
+        where=Num("year") >= 1960,
+    )  # fmt: skip
+    assert [(h["id"], h["score"]) for h in printed] == [(h.id, h.score) for h in expected]
+    assert main([*argv, "--explain"]) == 0
+    command = json.loads(capsys.readouterr().out)["command"]
+    knn, text = command.split("\n")
+    assert "KNN 40 @embedding" in knn  # fetch_k: max(4 * k, 40)
+    assert '"@content:(dragon) -(-(@year:[1960 +inf]))" WITHSCORES SCORER BM25STD' in text

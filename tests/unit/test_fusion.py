@@ -436,3 +436,36 @@ def test_both_stores_take_the_rrf_options() -> None:
             assert parameters["rrf_k"].default is None
             assert parameters["rrf_weights"].default is None
             assert parameters["rrf_k"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def test_cli_rrf_options_parse() -> None:
+    from redis_docstore._cli.commands import build_parser
+
+    args = build_parser().parse_args(["search", "q"])
+    assert (args.rrf, args.rrf_k, args.rrf_weights) == (False, None, None)
+    argv = ["search", "q", "--text", "w", "--rrf", "--rrf-k", "10", "--rrf-weights", "1", "0.5"]
+    args = build_parser().parse_args(argv)
+    assert (args.rrf, args.rrf_k, args.rrf_weights) == (True, 10.0, [1.0, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--rrf"], "--rrf needs --text WORDS"),
+        (["--text", "w", "--rrf", "--require-text"], "pick one"),
+        (["--text", "w", "--rrf-k", "10"], "--rrf-k and --rrf-weights apply to --rrf"),
+        (["--text", "w", "--rrf-weights", "1", "1"], "apply to --rrf"),
+    ],
+)
+def test_cli_rrf_input_errors_exit_2_before_any_connection(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from redis_docstore._cli.commands import main
+
+    code = main(["--url", "redis://127.0.0.1:1", "search", "q", *argv])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err.startswith("docstore: error: ") and message in captured.err

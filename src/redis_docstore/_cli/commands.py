@@ -267,12 +267,24 @@ def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     """``docstore search TEXT``: print the hits as a JSON list (or, --explain, the query)."""
     if args.require_text and args.text is None:
         raise InputError("--require-text needs --text WORDS")
+    if args.rrf and args.text is None:
+        raise InputError("--rrf needs --text WORDS")
+    if args.rrf and args.require_text:
+        raise InputError("--rrf and --require-text are two ways to use --text: pick one")
+    if (args.rrf_k is not None or args.rrf_weights is not None) and not args.rrf:
+        raise InputError("--rrf-k and --rrf-weights apply to --rrf searches")
     if args.fetch_k is not None and args.text is None and args.mmr_lambda is None:
         raise InputError("--fetch-k applies to --text or --mmr searches")
     kw: dict[str, Any] = {"k": args.k, "offset": args.offset, **_filters(args, opts)}
     kw |= {name: vars(args)[name] for name in SEARCH_OPTIONS if vars(args)[name] is not None}
     if args.require_text:
         kw["text_mode"] = "require"
+    if args.rrf:
+        kw["text_mode"] = "rrf"
+        if args.rrf_k is not None:
+            kw["rrf_k"] = args.rrf_k
+        if args.rrf_weights is not None:
+            kw["rrf_weights"] = tuple(args.rrf_weights)
     with _open_store(opts) as store:
         if args.explain:
             _emit(out, {"command": store.explain(args.query, **kw)})
