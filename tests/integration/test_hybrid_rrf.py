@@ -79,11 +79,6 @@ def _text_ranking(
     ]
 
 
-def _ranks(keys: list[float]) -> list[int]:
-    """1-based ranks, equal keys sharing the best one."""
-    return [1 + sum(other < key for other in keys) for key in keys]
-
-
 def _expected(
     vector: list[tuple[str, float]],
     text: list[tuple[str, float]],
@@ -94,14 +89,10 @@ def _expected(
     weights: tuple[float, float],
 ) -> list[tuple[str, float]]:
     scores: dict[str, float] = {}
-    vector_ranks = _ranks([d for _, d in vector])
-    text_ranks = _ranks([-s for _, s in text])
-    for (id, _), rank in zip(vector, vector_ranks, strict=True):
-        if weights[0]:
-            scores[id] = scores.get(id, 0.0) + weights[0] / (rrf_k + rank)
-    for (id, _), rank in zip(text, text_ranks, strict=True):
-        if weights[1]:
-            scores[id] = scores.get(id, 0.0) + weights[1] / (rrf_k + rank)
+    for weight, ranking in zip(weights, (vector, text), strict=True):
+        for rank, (id, _) in enumerate(ranking, start=1):
+            if weight:
+                scores[id] = scores.get(id, 0.0) + weight / (rrf_k + rank)
     order = sorted(scores, key=lambda id: (-scores[id], distances[id], id))
     return [(id, scores[id]) for id in order[:k]]
 
@@ -168,7 +159,7 @@ def test_the_filter_holds_for_both_rankings(library: tuple[DocumentStore, StoreN
     assert len(hits) == len({h.id for h in hits})
 
 
-def test_one_rrf_search_sends_two_searches(
+def test_one_rrf_search_sends_three_searches_in_one_round_trip(
     library: tuple[DocumentStore, StoreNames], redis_client: redis.Redis
 ) -> None:
     store, _ = library
@@ -180,9 +171,11 @@ def test_one_rrf_search_sends_two_searches(
 
     before = searches()
     store.search("a long journey", text="dragon", text_mode="rrf")
-    assert searches() - before == 2
+    assert searches() - before == 3  # KNN, the text ranking's head, its ids
     store.search_many(["a", "b", "c"], text="dragon", text_mode="rrf")
-    assert searches() - before == 2 + 4  # three KNN rankings and one shared text ranking
+    assert searches() - before == 3 + 5  # three KNN rankings and one shared text ranking
+    store.search("a long journey", k=5, fetch_k=5, text="dragon", text_mode="rrf")
+    assert searches() - before == 3 + 5 + 2  # a window of k: the head is the whole ranking
 
 
 def _summary(hits: list[Hit]) -> list[tuple[str, float, float | None]]:
@@ -243,6 +236,9 @@ def test_the_cli_runs_rrf_searches(
     assert [(h["id"], h["score"]) for h in printed] == [(h.id, h.score) for h in expected]
     assert main([*argv, "--explain"]) == 0
     command = json.loads(capsys.readouterr().out)["command"]
-    knn, text = command.split("\n")
+    knn, head, ids = command.split("\n")
     assert "KNN 40 @embedding" in knn  # fetch_k: max(4 * k, 40)
-    assert '"@content:(dragon) -(-(@year:[1960 +inf]))" WITHSCORES SCORER BM25STD' in text
+    query = '"@content:(dragon) -(-(@year:[1960 +inf]))" WITHSCORES SCORER BM25STD'
+    assert query in head and query in ids
+    assert head.endswith("$.embedding LIMIT 0 5 DIALECT 2")
+    assert ids.endswith("NOCONTENT LIMIT 0 40 DIALECT 2")

@@ -11,10 +11,10 @@ import pytest
 
 from redis_docstore import AsyncDocumentStore, DocumentStore, IncompleteResultsError
 from redis_docstore._commands.fusion import (
-    competition_ranks,
     embedding_distances,
     rrf_fuse,
     text_query_string,
+    text_ranking,
     text_search_command,
 )
 from redis_docstore._commands.replies import parse_text_reply
@@ -38,25 +38,6 @@ def _text(*pairs: tuple[str, float], distance: float = 9.0) -> list[Hit]:
 
 def _scores(hits: list[Hit]) -> dict[str, float]:
     return {h.id: h.score for h in hits}  # type: ignore[misc]
-
-
-# --- ranks ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("scores", "ranks"),
-    [
-        ([], []),
-        ([0.5], [1]),
-        ([0.1, 0.3, 0.3, 0.5], [1, 2, 2, 4]),
-        ([9.0, 7.0, 7.0, 7.0, 1.0], [1, 2, 2, 2, 5]),
-        ([2.0, 2.0, 2.0], [1, 1, 1]),
-        ([0.1, 0.2, 0.3], [1, 2, 3]),
-        ([math.nan, math.nan], [1, 2]),  # NaN equals nothing: no tie
-    ],
-)
-def test_competition_ranks(scores: list[float], ranks: list[int]) -> None:
-    assert competition_ranks(scores) == ranks
 
 
 # --- the fusion ----------------------------------------------------------------------------
@@ -91,25 +72,32 @@ def test_a_document_in_both_rankings_is_the_vector_rankings_hit() -> None:
     assert hit.score == pytest.approx(2 / 61)
 
 
-def test_equal_scores_in_a_ranking_share_the_best_rank() -> None:
-    # b and c are equally near, c and d hold the words equally: each pair is
-    # worth the same, whatever order the server listed them in.
+def test_a_rank_is_a_position_also_among_equal_scores() -> None:
+    # b and c are equally near, c and d hold the words equally: the order the
+    # server lists them in decides (RediSearch's is fixed per document).
     vector = _vector(("a", 0.1), ("b", 0.2), ("c", 0.2))
     text = _text(("c", 3.0), ("d", 3.0))
     hits = rrf_fuse(vector, text, k=10)
     assert _scores(hits) == pytest.approx(
-        {"a": 1 / 61, "b": 1 / 62, "c": 1 / 62 + 1 / 61, "d": 1 / 61}
+        {"a": 1 / 61, "b": 1 / 62, "c": 1 / 63 + 1 / 61, "d": 1 / 62}
     )
-    swapped = rrf_fuse(
-        _vector(("a", 0.1), ("c", 0.2), ("b", 0.2)), _text(("d", 3.0), ("c", 3.0)), k=10
-    )
-    assert [(h.id, h.score) for h in swapped] == [(h.id, h.score) for h in hits]
+    assert [h.id for h in hits] == ["c", "a", "b", "d"]  # b and d tie: b is nearer
+
+
+def test_explicit_text_ranks() -> None:
+    vector = _vector(("a", 0.1))
+    text = _text(("b", 3.0), ("a", 1.0))
+    hits = rrf_fuse(vector, text, k=10, rrf_k=1, text_ranks=[1, 7])
+    assert _scores(hits) == pytest.approx({"a": 1 / 2 + 1 / 8, "b": 1 / 2})
 
 
 def test_equal_fused_scores_order_by_distance_then_id() -> None:
-    vector = _vector(("z", 0.3), ("y", 0.3))
-    hits = rrf_fuse(vector, _text(("x", 1.0), distance=0.3), k=3)
-    assert [h.id for h in hits] == ["x", "y", "z"]  # all 1/61 at distance 0.3: by id
+    hits = rrf_fuse(_vector(("z", 0.3)), _text(("y", 1.0), distance=0.3), k=3)
+    assert [h.id for h in hits] == ["y", "z"]  # both 1/61 at distance 0.3: by id
+    hits = rrf_fuse(_vector(("z", 0.3)), _text(("y", 1.0), distance=0.2), k=3)
+    assert [h.id for h in hits] == ["y", "z"]  # the nearer first
+    hits = rrf_fuse(_vector(("y", 0.3)), _text(("z", 1.0), distance=0.2), k=3)
+    assert [h.id for h in hits] == ["z", "y"]
 
 
 def test_weights_scale_each_ranking() -> None:
@@ -218,13 +206,48 @@ def test_text_query_string() -> None:
 
 def test_text_search_command() -> None:
     assert text_search_command(
-        "idx", ["cat"], limit=40, filter_expression="@year:[2000 +inf]", timeout_ms=250
+        "idx", ["cat"], limit=10, documents=True, filter_expression="@year:[2000 +inf]",
+        timeout_ms=250,
     ) == (
         "FT.SEARCH", "idx", "@content:(cat) -(-(@year:[2000 +inf]))",
         "WITHSCORES", "SCORER", "BM25STD", "TIMEOUT", 250,
         "RETURN", 4, "$.content", "$.genre", "$.metadata", "$.embedding",
-        "LIMIT", 0, 40, "DIALECT", 2,
+        "LIMIT", 0, 10, "DIALECT", 2,
     )  # fmt: skip
+    assert text_search_command("idx", ["cat", "dog"], limit=40, documents=False) == (
+        "FT.SEARCH", "idx", "@content:(cat | dog)", "WITHSCORES", "SCORER", "BM25STD",
+        "TIMEOUT", 0, "NOCONTENT", "LIMIT", 0, 40, "DIALECT", 2,
+    )  # fmt: skip
+
+
+def test_text_ranking_joins_the_head_and_the_ids() -> None:
+    head = _text(("t1", 9.0), ("t2", 8.0))
+    vector = _vector(("v1", 0.1), ("t4", 0.2), ("t2", 0.3))
+    hits, ranks = text_ranking(head, ["t1", "t2", "t3", "t4", "t5"], vector)
+    # t3 and t5, beyond the head and not in the vector ranking, could not be hits.
+    assert [(h.id, h.distance) for h in hits] == [("t1", 9.0), ("t2", 9.0), ("t4", 0.2)]
+    assert ranks == [1, 2, 4]
+    assert text_ranking(head, ["t1", "t2"], []) == (head, [1, 2])
+    # A write between the two searches: the head is the truth for its documents.
+    hits, ranks = text_ranking(head, ["t4", "t2", "t1"], vector)
+    assert ([h.id for h in hits], ranks) == (["t1", "t2", "t4"], [1, 2, 1])
+
+
+def test_a_text_only_document_beyond_the_head_is_never_a_hit() -> None:
+    # Why only the first k of the text ranking need their documents: a
+    # document only there, at position p, has p - 1 better ones above it.
+    rng = random.Random(3)
+    for _ in range(200):
+        ids = [f"d{i}" for i in range(30)]
+        vector = _vector(*((id, rng.random()) for id in rng.sample(ids, 12)))
+        vector.sort(key=lambda h: h.distance)
+        text = _text(*((id, 0.0) for id in rng.sample(ids, 12)))
+        k = rng.randint(1, 8)
+        weights = (rng.choice([0.0, 0.1, 1.0]), rng.choice([0.5, 1.0, 5.0]))
+        hits = rrf_fuse(vector, text, k=k, rrf_k=rng.choice([1, 60]), weights=weights)
+        in_vector = {h.id for h in vector}
+        position = {h.id: p for p, h in enumerate(text, start=1)}
+        assert all(position[h.id] <= k for h in hits if h.id not in in_vector)
 
 
 TEXT_REPLY: dict[str, Any] = {
@@ -293,22 +316,24 @@ def _explain(**options: Any) -> str:
     return _store().explain([1.0, 0.0], **{"k": 5, "text": "cats", "text_mode": "rrf", **options})
 
 
-def test_explain_shows_both_commands() -> None:
-    vector_line, text_line = _explain(genre="pets").split("\n")
+def test_explain_shows_every_command() -> None:
+    vector_line, head_line, ids_line = _explain(genre="pets").split("\n")
     assert vector_line.startswith('FT.SEARCH docstore "(@genre:{pets})=>[KNN 40 @embedding')
     assert "<8 bytes>" in vector_line
-    assert text_line == (
+    assert head_line == (
         'FT.SEARCH docstore "@content:(cats) -(-(@genre:{pets}))" WITHSCORES SCORER BM25STD '
-        "TIMEOUT 0 RETURN 4 $.content $.genre $.metadata $.embedding LIMIT 0 40 DIALECT 2"
+        "TIMEOUT 0 RETURN 4 $.content $.genre $.metadata $.embedding LIMIT 0 5 DIALECT 2"
     )
-    assert "KNN 7 " in _explain(fetch_k=7) and "LIMIT 0 7 " in _explain(fetch_k=7)
-    assert "KNN 5 " in _explain(fetch_k=3)  # each ranking holds at least k
-    assert (
-        "TIMEOUT 250 "
-        in _store(query_timeout=0.25)
-        .explain([1.0, 0.0], text="cats", text_mode="rrf")
-        .split("\n")[1]
+    assert ids_line == (
+        'FT.SEARCH docstore "@content:(cats) -(-(@genre:{pets}))" WITHSCORES SCORER BM25STD '
+        "TIMEOUT 0 NOCONTENT LIMIT 0 40 DIALECT 2"
     )
+    assert "KNN 7 " in _explain(fetch_k=7) and "NOCONTENT LIMIT 0 7 " in _explain(fetch_k=7)
+    # A window of k (each ranking holds at least k): the head is the whole text ranking.
+    vector_line, head_line = _explain(fetch_k=3).split("\n")
+    assert "KNN 5 " in vector_line and "$.embedding LIMIT 0 5 " in head_line
+    timed = _store(query_timeout=0.25).explain([1.0, 0.0], text="cats", text_mode="rrf")
+    assert [line.count("TIMEOUT 250 ") for line in timed.split("\n")] == [1, 1, 1]
 
 
 @pytest.mark.parametrize(
@@ -347,7 +372,7 @@ def test_bad_rrf_options_are_refused(options: dict[str, Any], message: str) -> N
 
 def test_good_rrf_options() -> None:
     for options in ({"rrf_k": 1}, {"rrf_k": 0.5}, {"rrf_weights": [0, 1]}, {"alpha": 0.7}):
-        assert _explain(**options).count("FT.SEARCH") == 2
+        assert _explain(**options).count("FT.SEARCH") == 3
 
 
 def test_a_cached_spec_never_lets_equal_bool_weights_through() -> None:
@@ -404,27 +429,35 @@ def test_the_flow_sends_every_ranking_in_one_round_trip() -> None:
     spec = search.spec(
         store._state, genre=None, genres_all=None, exclude_genres=None, where=None,
         k=2, offset=0, max_distance=None, text="cats", text_mode="rrf", alpha=0.7,
-        mmr_lambda=None, fetch_k=2, ef_runtime=None, rrf_k=None, rrf_weights=None,
+        mmr_lambda=None, fetch_k=5, ef_runtime=None, rrf_k=None, rrf_weights=None,
     )  # fmt: skip
     flow = search.search(store._state, [[1.0, 0.0], [0.0, 1.0]], spec)
     effect = next(flow)
     assert isinstance(effect, Commands) and effect.protocol == 3
-    assert [c[0] for c in effect.commands] == ["FT.SEARCH"] * 3  # two KNN, one text ranking
-    assert "KNN 2" in effect.commands[0][2] and "KNN 2" in effect.commands[1][2]
-    assert effect.commands[2][2] == "@content:(cats)"
+    commands = [" ".join(map(str, c[2:])) for c in effect.commands]
+    assert len(commands) == 4  # two vector rankings, one shared text ranking in two parts
+    assert "KNN 5 " in commands[0] and "KNN 5 " in commands[1]
+    assert commands[2].startswith("@content:(cats) ") and "$.embedding LIMIT 0 2 " in commands[2]
+    assert commands[3].startswith("@content:(cats) ") and "NOCONTENT LIMIT 0 5 " in commands[3]
     replies = [
-        _knn_reply(("a", 0.0), ("b", 0.5)),
-        _knn_reply(("b", 0.1), ("a", 1.0)),
-        _text_reply(("c", 4.0, [0.6, 0.8]), ("a", 2.0, [1.0, 0.0])),
+        _knn_reply(("a", 0.0), ("b", 0.5), ("e", 0.7), ("f", 0.8), ("h", 0.9)),
+        _knn_reply(("h", 0.1), ("a", 0.2), ("f", 0.3), ("g", 0.4), ("b", 0.5)),
+        _text_reply(("c", 4.0, [0.1, 0.995]), ("a", 2.0, [1.0, 0.0])),
+        _text_reply(("c", 4.0, []), ("a", 2.0, []), ("d", 1.5, []), ("e", 1.0, [])),
     ]
     with pytest.raises(StopIteration) as done:
         flow.send(replies)
     first, second = done.value.value
-    assert [(h.id, h.score) for h in first] == [("a", 1 / 61 + 1 / 62), ("c", 1 / 61)]
-    # c is only in the text ranking: its distance is computed, 1 - cos.
-    assert first[1].distance == pytest.approx(1 - 0.6)
-    assert first[1].similarity == pytest.approx(1 - 0.4 / 2)
-    assert [(h.id, h.score) for h in second] == [("a", 1 / 62 + 1 / 62), ("b", 1 / 61)]
+    # e: 3rd nearest and 4th in the text ranking (beyond its head); d, only in the
+    # text ranking and beyond its head, cannot be a hit.
+    assert [(h.id, h.score) for h in first] == [("a", 1 / 61 + 1 / 62), ("e", 1 / 63 + 1 / 64)]
+    assert [(h.id, h.distance) for h in first] == [("a", 0.0), ("e", 0.7)]
+    # c is only in the text ranking: its distance is computed (1 - cos), and
+    # puts it before h, which it ties with.
+    assert [(h.id, h.score) for h in second] == [("a", 2 / 62), ("c", 1 / 61)]
+    cosine = 0.995 / math.hypot(0.1, 0.995)
+    assert second[1].distance == pytest.approx(1 - cosine, abs=1e-6)
+    assert second[1].similarity == pytest.approx(1 - (1 - cosine) / 2, abs=1e-6)
 
 
 def test_both_stores_take_the_rrf_options() -> None:

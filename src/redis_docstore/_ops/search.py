@@ -127,16 +127,21 @@ def _fused(
     """An RRF search: each query's vector ranking and the (shared) text ranking in
     one round trip, fused per query (:mod:`redis_docstore._commands.fusion`)."""
     nearest = spec.vector_ranking()
+    texts = spec.text_commands()
     replies = yield Commands(
-        [*(nearest.command(v) for v in vectors), spec.text_command()],
+        [*(nearest.command(v) for v in vectors), *texts],
         "searching by vector and by words",
         protocol=spec.protocol,
     )
-    rankings = [nearest.parse(reply, v) for reply, v in zip(replies, vectors, strict=False)]
+    n = len(vectors)
+    rankings = [nearest.parse(reply, v) for reply, v in zip(replies[:n], vectors, strict=True)]
     rankings = yield from _completed(state, vectors, nearest, rankings)
-    text_hits, embeddings = parse_text_reply(replies[-1], key_prefix=state.settings.key_prefix)
+    prefix = state.settings.key_prefix
+    head, embeddings = parse_text_reply(replies[n], key_prefix=prefix)
+    ranked = parse_text_reply(replies[n + 1], key_prefix=prefix)[0] if len(texts) > 1 else head
+    ranked_ids = [hit.id for hit in ranked]
     return [
-        spec.fuse(ranking, text_hits, embeddings, v)
+        spec.fuse(ranking, head, embeddings, ranked_ids, v)
         for ranking, v in zip(rankings, vectors, strict=True)
     ]
 

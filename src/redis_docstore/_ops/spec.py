@@ -11,6 +11,7 @@ builders below it (:mod:`~redis_docstore._commands.search`,
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from redis_docstore._commands.fusion import (
     DEFAULT_RRF_K,
     embedding_distances,
     rrf_fuse,
+    text_ranking,
     text_search_command,
 )
 from redis_docstore._commands.hybrid import build_hybrid_command, query_words
@@ -90,47 +92,57 @@ class SearchSpec:
         return 3 if self.text is not None or self.timeout_ms else 2
 
     def commands(self, vector: VectorLike) -> list[tuple[Any, ...]]:
-        """Every command of the search for ``vector``: two for RRF, else one."""
+        """Every command of the search for ``vector``: one, or for RRF its vector
+        ranking and then its text ranking (:meth:`text_commands`)."""
         if self.fused:
-            return [self.vector_ranking().command(vector), self.text_command()]
+            return [self.vector_ranking().command(vector), *self.text_commands()]
         return [self.command(vector)]
 
     def vector_ranking(self) -> SearchSpec:
         """An RRF search's vector ranking: a plain KNN search of ``window`` hits."""
         return replace(self, k=self.window, text=None, fetch_k=None, rrf_k=None)
 
-    def text_command(self) -> tuple[Any, ...]:
-        """An RRF search's text ranking (the same for every query vector)."""
+    def text_commands(self) -> list[tuple[Any, ...]]:
+        """An RRF search's text ranking, the same for every query vector: its
+        first ``k`` documents in full, then (for a longer window) the ids of
+        the whole window (see :mod:`redis_docstore._commands.fusion`)."""
         assert self.text is not None
-        return text_search_command(
-            self.settings.name,
-            query_words(self.text),
-            limit=self.window,
-            filter_expression=self.expression,
-            timeout_ms=self.timeout_ms,
-        )
+        words = query_words(self.text)
+        ranking = functools.partial(
+            text_search_command, self.settings.name, words,
+            filter_expression=self.expression, timeout_ms=self.timeout_ms,
+        )  # fmt: skip
+        commands = [ranking(limit=self.k, documents=True)]
+        if self.window > self.k:
+            commands.append(ranking(limit=self.window, documents=False))
+        return commands
 
     def fuse(
         self,
         vector_hits: Sequence[Hit],
-        text_hits: Sequence[Hit],
+        head: Sequence[Hit],
         embeddings: Sequence[Sequence[float] | None],
+        ranked_ids: Sequence[str],
         vector: VectorLike,
     ) -> list[Hit]:
-        """An RRF search's hits from its two rankings (the text ranking with its
-        documents' embeddings, for the distances the vector ranking lacks)."""
+        """An RRF search's hits from its vector ranking and its text ranking (the
+        first documents in full with their embeddings, and the ids of all)."""
         s = self.settings
         near = {hit.id for hit in vector_hits}
-        missing = [i for i, hit in enumerate(text_hits) if hit.id not in near]
+        missing = [i for i, hit in enumerate(head) if hit.id not in near]
         computed = embedding_distances(
             vector, [embeddings[i] for i in missing], distance=s.distance, datatype=s.datatype
         )
-        placed = list(text_hits)
+        placed = list(head)
         for i, d in zip(missing, computed, strict=True):
             sim = None if math.isinf(d) else similarity(d, s.distance)
-            placed[i] = replace(text_hits[i], distance=d, similarity=sim)
+            placed[i] = replace(head[i], distance=d, similarity=sim)
+        text_hits, ranks = text_ranking(placed, ranked_ids, vector_hits)
         assert self.rrf_k is not None
-        return rrf_fuse(vector_hits, placed, k=self.k, rrf_k=self.rrf_k, weights=self.rrf_weights)
+        return rrf_fuse(
+            vector_hits, text_hits, k=self.k, rrf_k=self.rrf_k, weights=self.rrf_weights,
+            text_ranks=ranks,
+        )  # fmt: skip
 
     def command(self, vector: VectorLike) -> tuple[Any, ...]:
         """The one command of a search that is not RRF (see :meth:`commands`)."""
