@@ -251,23 +251,22 @@ def parse_text_reply(
     Raises:
         IncompleteResultsError: Redis marked the reply as partial.
     """
-    reply = decoded(reply)
     check_complete(reply)
     hits = []
     embeddings: list[list[float] | None] = []
-    for result in reply.get("results", ()):
-        attrs = result.get("extra_attributes") or {}
-        genres = attrs.get("$.genre")
-        metadata = attrs.get("$.metadata")
-        embedding = attrs.get(EMBEDDING_PATH)
+    for result in _get(reply, "results") or []:
+        attrs = _get(result, "extra_attributes") or {}
+        genres = _get(attrs, "$.genre")
+        metadata = _get(attrs, "$.metadata")
+        embedding = _get(attrs, EMBEDDING_PATH)
         hits.append(
             Hit(
-                id=as_text(result["id"]).removeprefix(key_prefix),
-                content=attrs.get("$.content", ""),
+                id=as_text(_get(result, "id")).removeprefix(key_prefix),
+                content=as_text(_get(attrs, "$.content", "")),
                 genres=tuple(orjson.loads(genres)) if genres else (),
                 distance=math.inf,
                 metadata=orjson.loads(metadata) if metadata else {},
-                score=float(result["score"]),
+                score=float(_get(result, "score")),
             )
         )
         embeddings.append(orjson.loads(embedding) if embedding else None)

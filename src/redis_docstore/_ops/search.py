@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from redis_docstore._commands.replies import parse_text_reply, total_results
+from redis_docstore._commands.replies import parse_text_reply, result_keys, total_results
 from redis_docstore._commands.search import count_command, render_command
 from redis_docstore._documents import Hit
 from redis_docstore._effects import Commands, Flow
@@ -138,8 +138,11 @@ def _fused(
     rankings = yield from _completed(state, vectors, nearest, rankings)
     prefix = state.settings.key_prefix
     head, embeddings = parse_text_reply(replies[n], key_prefix=prefix)
-    ranked = parse_text_reply(replies[n + 1], key_prefix=prefix)[0] if len(texts) > 1 else head
-    ranked_ids = [hit.id for hit in ranked]
+    ranked_ids = (
+        [key.removeprefix(prefix) for key in result_keys(replies[n + 1])]
+        if len(texts) > 1
+        else [hit.id for hit in head]
+    )
     return [
         spec.fuse(ranking, head, embeddings, ranked_ids, v)
         for ranking, v in zip(rankings, vectors, strict=True)
