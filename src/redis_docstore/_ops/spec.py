@@ -2,11 +2,12 @@
 
 ``make_search_spec`` checks a search's options (``k``, paging, range, hybrid,
 RRF, MMR) and returns a :class:`SearchSpec`, which builds the Redis command for
-a query vector and parses the reply (an RRF search: its two commands, and the
-fusion of their replies); the search flow
+a query vector and parses the reply (an RRF search: the commands of its vector
+and text rankings, and the fusion of their replies); the search flow
 (:mod:`redis_docstore._ops.search`) sends them. This is the edge: the command
 builders below it (:mod:`~redis_docstore._commands.search`,
-:mod:`~redis_docstore._commands.hybrid`, :mod:`~redis_docstore._rerank`) trust what it passes them.
+:mod:`~redis_docstore._commands.hybrid`, :mod:`~redis_docstore._commands.fusion`,
+:mod:`~redis_docstore._rerank`) trust what it passes them.
 """
 
 from __future__ import annotations
