@@ -36,6 +36,7 @@ __all__ = [
     "TextExample",
     "content_id",
     "default_id",
+    "keep_fields",
     "parse_document",
     "prepare_documents",
     "prepare_update",
@@ -111,7 +112,8 @@ class Hit:
             direction, 0.5 for orthogonal, 0 for opposite. ``None`` for L2
             and IP, whose distances have no fixed range.
         score: The hybrid score when a text + vector search ordered the hits
-            (higher is better); ``None`` otherwise.
+            (higher is better): the linear score, or the reciprocal-rank
+            fusion score of ``text_mode="rrf"``; ``None`` otherwise.
     """
 
     id: str
@@ -121,6 +123,23 @@ class Hit:
     metadata: dict[str, Any] = field(default_factory=dict)
     similarity: float | None = None
     score: float | None = None
+
+
+def keep_fields(hits: Iterable[Hit], fields: Sequence[str] | None) -> None:
+    """Blank, in place, the stored fields of ``hits`` not in ``fields`` (``None``: keep all).
+
+    What a lean search's hits hold for the fields it did not ask for: ``""``,
+    ``()`` and ``{}`` (see :class:`Hit`).
+    """
+    if fields is None:
+        return
+    for hit in hits:
+        if "content" not in fields:
+            hit.content = ""
+        if "genres" not in fields:
+            hit.genres = ()
+        if "metadata" not in fields:
+            hit.metadata = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,6 +147,8 @@ SEARCHES: list[dict[str, Any]] = [
     {"max_distance": 1.0, "k": 40},
     {"text": "dragon treasure", "k": 8},
     {"text": "dragon", "text_mode": "require", "alpha": 0.3, "genre": "fantasy"},
+    {"text": "dragon treasure", "text_mode": "rrf", "k": 8, "fetch_k": 30},
+    {"text": "dragon", "text_mode": "rrf", "rrf_k": 10, "genre": "fantasy"},
     {"mmr_lambda": 0.4, "k": 6, "fetch_k": 30},
     {"mmr_lambda": 0.7, "k": 5, "where": Num("rating") >= 3},
 ]
@@ -162,7 +164,10 @@ def test_search_returns_only_the_fields_asked_for(api: Any, options: dict[str, A
     assert api.search(QUERY, fields=None, **options) == full
 
 
-@pytest.mark.parametrize("options", [{}, {"genre": "fantasy", "k": 4}, {"text": "dragon"}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"genre": "fantasy", "k": 4}, {"text": "dragon"}, {"text": "dragon", "text_mode": "rrf"}],
+)
 def test_search_many_takes_fields_for_every_query(api: Any, options: dict[str, Any]) -> None:
     queries = [QUERY, "a detective solves a murder", hash_vector("a vector query")]
     for fields in (["id", "distance"], ["metadata"]):

@@ -302,6 +302,12 @@ def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
         raise InputError("--limit and --group-size apply to --group-by searches")
     if args.require_text and args.text is None:
         raise InputError("--require-text needs --text WORDS")
+    if args.rrf and args.text is None:
+        raise InputError("--rrf needs --text WORDS")
+    if args.rrf and args.require_text:
+        raise InputError("--rrf and --require-text are two ways to use --text: pick one")
+    if (args.rrf_k is not None or args.rrf_weights is not None) and not args.rrf:
+        raise InputError("--rrf-k and --rrf-weights apply to --rrf searches")
     if args.fetch_k is not None and args.text is None and args.mmr_lambda is None:
         raise InputError("--fetch-k applies to --text or --mmr searches")
     k = 10 if args.k is None else args.k
@@ -311,6 +317,12 @@ def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
         kw["text_mode"] = "require"
     if args.hit_fields is not None:
         kw["fields"] = args.hit_fields
+    if args.rrf:
+        kw["text_mode"] = "rrf"
+        if args.rrf_k is not None:
+            kw["rrf_k"] = args.rrf_k
+        if args.rrf_weights is not None:
+            kw["rrf_weights"] = tuple(args.rrf_weights)
     with _open_store(opts) as store:
         if args.explain:
             _emit(out, {"command": store.explain(args.query, **kw)})

@@ -172,6 +172,17 @@ def search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--require-text", action="store_true", help="hybrid: the words must occur")
     p.add_argument("--alpha", type=float, metavar="A", help="hybrid: vector weight in [0, 1]")
     p.add_argument(
+        "--rrf", action="store_true", help="hybrid: fuse the vector and word rankings by RRF"
+    )
+    p.add_argument("--rrf-k", type=float, metavar="K", help="RRF: rank constant (default: 60)")
+    p.add_argument(
+        "--rrf-weights",
+        type=float,
+        nargs=2,
+        metavar=("V", "T"),
+        help="RRF: weights of the vector and the word rankings (default: 1 1)",
+    )
+    p.add_argument(
         "--mmr", type=float, dest="mmr_lambda", metavar="LAMBDA", help="diversify hits (MMR, 0..1)"
     )
     p.add_argument("--fetch-k", type=positive_int, metavar="N", help="candidates for MMR/text")

@@ -101,7 +101,9 @@ __all__ = [
     "build_hybrid_query_string",
     "query_words",
     "text_score_expression",
+    "unscored",
     "vector_similarity_expression",
+    "words_clause",
 ]
 
 VECTOR_PARAM: Final = "vector"
@@ -169,6 +171,23 @@ def query_words(text: str) -> list[str]:
     return list(words)
 
 
+def words_clause(words: Sequence[str]) -> str:
+    """``@content:(w1 | w2)``: documents whose content holds any of ``words``.
+
+    Args:
+        words: Words from :func:`query_words` (never raw user text).
+    """
+    # "_" is a word character, but a lone "_" is a syntax error unescaped.
+    escaped = [word.replace("_", "\\_") for word in words]
+    return f"@{CONTENT_FIELD}:({' | '.join(escaped)})"
+
+
+def unscored(filter_expression: str) -> str:
+    """``-(-(filter))``: matches what the filter matches, but adds nothing to
+    the BM25STD score (which scores every clause of a query, tags included)."""
+    return f"-(-({filter_expression}))"
+
+
 def build_hybrid_query_string(
     words: Sequence[str], *, k: int, filter_expression: str = "*", require_text: bool = False
 ) -> str:
@@ -184,16 +203,12 @@ def build_hybrid_query_string(
         E.g. ``(~@content:(cat | dog) -(-(@genre:{pets})))=>[KNN 5 @embedding
         $vector AS vector_distance]``.
     """
-    # "_" is a word character, but a lone "_" is a syntax error unescaped.
-    escaped = [word.replace("_", "\\_") for word in words]
-    text_clause = f"@{CONTENT_FIELD}:({' | '.join(escaped)})"
+    text_clause = words_clause(words)
     if not require_text:
         text_clause = "~" + text_clause
     clauses = [text_clause]
     if filter_expression != "*":
-        # A double negation matches what the filter matches, but adds nothing
-        # to the BM25STD score.
-        clauses.append(f"-(-({filter_expression}))")
+        clauses.append(unscored(filter_expression))
     knn = f"KNN {k} @{EMBEDDING_FIELD} ${VECTOR_PARAM} AS {DISTANCE_ALIAS}"
     return f"({' '.join(clauses)})=>[{knn}]"
 

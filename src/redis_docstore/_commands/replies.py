@@ -9,6 +9,7 @@ every parser reads replies through :func:`decode`, :func:`as_text` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "parse_hybrid_reply",
     "parse_lean_reply",
     "parse_search_reply",
+    "parse_text_reply",
     "result_keys",
     "returned_embeddings",
     "similarity",
@@ -272,6 +274,46 @@ def parse_hybrid_reply(
             )
         )
     return hits
+
+
+def parse_text_reply(
+    reply: Mapping[Any, Any], *, key_prefix: str
+) -> tuple[list[Hit], list[list[float] | None]]:
+    """Turn the RESP3 reply of a :func:`~.fusion.text_search_command` into hits.
+
+    Args:
+        reply: The reply (redis-py ``protocol=3``), str or bytes.
+        key_prefix: The store's key prefix (``doc:``), stripped from keys.
+
+    Returns:
+        The hits in the reply's order (best BM25 first), ``score`` being the
+        BM25 score and ``distance`` ``inf`` (no query vector here: the
+        caller computes it from the embeddings); and each document's
+        embedding (``None`` for a document stored without one).
+
+    Raises:
+        IncompleteResultsError: Redis marked the reply as partial.
+    """
+    check_complete(reply)
+    hits = []
+    embeddings: list[list[float] | None] = []
+    for result in _get(reply, "results") or []:
+        attrs = _get(result, "extra_attributes") or {}
+        genres = _get(attrs, "$.genre")
+        metadata = _get(attrs, "$.metadata")
+        embedding = _get(attrs, EMBEDDING_PATH)
+        hits.append(
+            Hit(
+                id=as_text(_get(result, "id")).removeprefix(key_prefix),
+                content=as_text(_get(attrs, "$.content", "")),
+                genres=tuple(orjson.loads(genres)) if genres else (),
+                distance=math.inf,
+                metadata=orjson.loads(metadata) if metadata else {},
+                score=float(_get(result, "score")),
+            )
+        )
+        embeddings.append(orjson.loads(embedding) if embedding else None)
+    return hits, embeddings
 
 
 # -- facets and statistics ---------------------------------------------------------------------

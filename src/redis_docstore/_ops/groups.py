@@ -38,7 +38,7 @@ from typing import Any
 
 from redis_docstore._commands.replies import decode, total_results
 from redis_docstore._commands.search import MAX_RESULTS, count_command, validate_k
-from redis_docstore._documents import Group, Hit, HitField
+from redis_docstore._documents import Group, Hit, HitField, keep_fields
 from redis_docstore._effects import Commands, Flow
 from redis_docstore._embeddings import VectorLike
 from redis_docstore._errors import InvalidQueryError
@@ -140,20 +140,6 @@ def group_spec(
         fields=asked,  # type: ignore[arg-type]  # stored field names are HitField names
     )  # fmt: skip
     return GroupSpec(spec, group_by, limit, group_size, returned)
-
-
-def trimmed(groups: list[Group], fields: tuple[str, ...] | None) -> list[Group]:
-    """The groups with the stored fields not in ``fields`` blanked, as a lean search's."""
-    if fields is None:
-        return groups
-    for hit in {id(h): h for g in groups for h in g.hits}.values():
-        if "content" not in fields:
-            hit.content = ""
-        if "genres" not in fields:
-            hit.genres = ()
-        if "metadata" not in fields:
-            hit.metadata = {}
-    return groups
 
 
 # -- the plan (pure) -----------------------------------------------------------------------------
@@ -345,7 +331,8 @@ def search_groups(
             group_size=spec.group_size,
         )  # fmt: skip
         if not isinstance(outcome, Need):
-            return trimmed(outcome, spec.fields)
+            keep_fields((h for g in outcome for h in g.hits), spec.fields)
+            return outcome
         need = outcome
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from redis_docstore._commands.replies import total_results
+from redis_docstore._commands.replies import parse_text_reply, result_keys, total_results
 from redis_docstore._commands.search import count_command, render_command
 from redis_docstore._documents import Hit, HitField
 from redis_docstore._effects import Commands, Flow
@@ -55,11 +55,12 @@ def spec(
     """
     # A search's own client time is tens of microseconds: checking its
     # options again for each of a service's repeated search shapes shows.
-    # The types too: k=True must fail even when k=1 (True == 1) is cached.
+    # The types too: k=True must fail even when k=1 (True == 1) is cached, and
+    # rrf_weights=(True, 1) when (1, 1) is.
     key: Any = (
         frozen(genre), frozen(genres_all), frozen(exclude_genres), where,
         fields if fields is None else frozen(fields),
-        state.ef_runtime, *options.items(), *map(type, options.values()),
+        state.ef_runtime, *options.items(), *map(_types, options.values()),
     )  # fmt: skip
     cached, key = lookup(state.spec_cache, key)
     if cached is not None and cached.settings is state.settings:
@@ -75,6 +76,10 @@ def spec(
     )
     keep(state.spec_cache, key, made)
     return made
+
+
+def _types(value: Any) -> Any:
+    return tuple(map(type, value)) if type(value) is tuple else type(value)
 
 
 def query_vectors(state: StoreState, queries: Sequence[str | VectorLike]) -> Flow[list[Vector]]:
@@ -112,10 +117,47 @@ def search(
     yield from ensure(state)
     if spec.settings is not state.settings:  # the first use read the meta hash
         spec = replace(spec, settings=state.settings)
+    if spec.fused:
+        return (yield from _fused(state, vectors, spec))
     replies = yield Commands(
         [spec.command(v) for v in vectors], "searching", protocol=spec.protocol
     )
     results = [spec.parse(reply, v) for reply, v in zip(replies, vectors, strict=True)]
+    return (yield from _completed(state, vectors, spec, results))
+
+
+def _fused(
+    state: StoreState, vectors: Sequence[Vector], spec: SearchSpec
+) -> Flow[list[list[Hit]]]:
+    """An RRF search: each query's vector ranking and the (shared) text ranking in
+    one round trip, fused per query (:mod:`redis_docstore._commands.fusion`)."""
+    nearest = spec.vector_ranking()
+    texts = spec.text_commands()
+    replies = yield Commands(
+        [*(nearest.command(v) for v in vectors), *texts],
+        "searching by vector and by words",
+        protocol=spec.protocol,
+    )
+    n = len(vectors)
+    rankings = [nearest.parse(reply, v) for reply, v in zip(replies[:n], vectors, strict=True)]
+    rankings = yield from _completed(state, vectors, nearest, rankings)
+    prefix = state.settings.key_prefix
+    head, embeddings = parse_text_reply(replies[n], key_prefix=prefix)
+    ranked_ids = (
+        [key.removeprefix(prefix) for key in result_keys(replies[n + 1])]
+        if len(texts) > 1
+        else [hit.id for hit in head]
+    )
+    return [
+        spec.fuse(ranking, head, embeddings, ranked_ids, v)
+        for ranking, v in zip(rankings, vectors, strict=True)
+    ]
+
+
+def _completed(
+    state: StoreState, vectors: Sequence[Vector], spec: SearchSpec, results: list[list[Hit]]
+) -> Flow[list[list[Hit]]]:
+    """``results``, with each list HNSW may have cut short re-run as an exact search."""
     short = [i for i, hits in enumerate(results) if spec.may_be_incomplete(hits)]
     if short:
         # HNSW with a selective filter can return fewer than k hits while
@@ -141,7 +183,8 @@ def search(
 def explain(state: StoreState, query: str | Sequence[float], spec: SearchSpec) -> str:
     """The command ``spec`` sends for ``query``, as one line; no model runs.
 
-    A text query's vector shows as ``<n bytes>``.
+    A text query's vector shows as ``<n bytes>``. An RRF search sends two
+    commands in one round trip: two lines, the vector ranking's first.
 
     Raises:
         InvalidQueryError: An empty query text.
@@ -154,4 +197,4 @@ def explain(state: StoreState, query: str | Sequence[float], spec: SearchSpec) -
         vector: Vector = np.ones(s.dims)  # shown as <n bytes>; no model work
     else:
         vector = validate_vector(query, dims=s.dims, distance=s.distance)
-    return render_command(spec.command(vector))
+    return "\n".join(render_command(command) for command in spec.commands(vector))

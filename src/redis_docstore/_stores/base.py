@@ -164,6 +164,8 @@ class BaseStore:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -172,7 +174,9 @@ class BaseStore:
         """The exact command :meth:`search` sends, with its escaping, as one line.
 
         Nothing is sent and no model runs; the query vector shows as
-        ``<n bytes>``.
+        ``<n bytes>``. A ``text_mode="rrf"`` search sends two commands in one
+        round trip: two lines, the vector ranking (``FT.SEARCH ... KNN``) and
+        then the text ranking (``FT.SEARCH ... SCORER BM25STD``).
 
         Returns:
             E.g. ``FT.SEARCH docstore "(@genre:{sci\\-fi})=>[KNN 10 ...]" ...``.
@@ -184,6 +188,6 @@ class BaseStore:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime, fields=fields,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights, fields=fields,
         )  # fmt: skip
         return search.explain(self._state, query, spec)

@@ -42,6 +42,8 @@ class Search:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -64,16 +66,30 @@ class Search:
             text: Words that boost (``text_mode="boost"``) or are required in
                 (``"require"``) the content: a hybrid full-text + vector search
                 ranked by ``alpha * vector similarity + (1 - alpha) * text
-                score``, given in ``Hit.score``.
-            text_mode: ``"boost"`` or ``"require"``.
-            alpha: The weight of vector similarity in a hybrid search.
+                score``, given in ``Hit.score``. With ``text_mode="rrf"``, the
+                words' BM25 ranking and the vector ranking fused by reciprocal
+                rank.
+            text_mode: ``"boost"``, ``"require"`` or ``"rrf"``: reciprocal-rank
+                fusion of the ``fetch_k`` nearest documents and the ``fetch_k``
+                best BM25 matches of the words (both within the filters),
+                ``Hit.score = sum of weight / (rrf_k + rank)`` over the rankings
+                that hold the hit. A hit only in the text ranking gets its
+                distance computed from its stored embedding.
+            alpha: The weight of vector similarity in a ``"boost"`` or
+                ``"require"`` hybrid search (``"rrf"`` refuses another value
+                than the default: it takes ``rrf_weights``).
+            rrf_k: The rank constant of ``"rrf"`` (a number > 0; default 60);
+                larger values flatten the difference between ranks.
+            rrf_weights: ``(vector, text)`` weights of ``"rrf"``, each >= 0,
+                not both 0 (default ``(1, 1)``); a ranking of weight 0 adds
+                neither score nor hits.
             mmr_lambda: Re-rank ``fetch_k`` candidates by maximal marginal
                 relevance for diverse results: 1 is pure relevance, 0 pure
                 diversity.
             fetch_k: Candidates re-ranked by MMR (default ``max(4 * k, 20)``) or
                 scored by a hybrid search (default ``max(4 * k, 40)``): the
                 words of ``text`` can only lift documents from among the
-                ``fetch_k`` nearest.
+                ``fetch_k`` nearest; for ``"rrf"`` the length of each ranking.
             ef_runtime: HNSW search breadth for this query.
             fields: What the hits carry, e.g. ``["id", "distance"]``: names
                 among ``"id"``, ``"distance"``, ``"content"``, ``"genres"`` and
@@ -85,12 +101,14 @@ class Search:
 
         Returns:
             Hits ordered by ascending distance (by descending score for a
-            hybrid search, by MMR selection for MMR). When HNSW returns fewer
+            hybrid search, then ascending distance and id for ``"rrf"``; by
+            MMR selection for MMR). When HNSW returns fewer
             than ``k`` hits for a filter that more documents match, the query
             is re-run as an exact search, so a short list is complete.
 
         Raises:
-            InvalidQueryError: Bad ``k``, ``offset``, empty text, options
+            InvalidQueryError: Bad ``k``, ``offset``, empty text, bad
+                ``rrf_k``/``rrf_weights`` (or either without ``"rrf"``), options
                 that cannot be combined (``max_distance``, ``text`` and
                 ``mmr_lambda`` are exclusive), or ``fields`` naming something
                 a hit does not have.
@@ -103,7 +121,7 @@ class Search:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime, fields=fields,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights, fields=fields,
         )  # fmt: skip
         return self._runner.run(search.search(self._state, [query], spec))[0]
 
@@ -121,6 +139,8 @@ class Search:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -131,8 +151,9 @@ class Search:
         Args:
             queries: Texts and/or vectors.
             k, offset, genre, genres_all, exclude_genres, where, max_distance,
-            text, text_mode, alpha, mmr_lambda, fetch_k, ef_runtime, fields: As
-                for :meth:`search`, applied to every query.
+            text, text_mode, alpha, rrf_k, rrf_weights, mmr_lambda, fetch_k,
+            ef_runtime, fields: As for :meth:`search`, applied to every query (an
+                ``"rrf"`` search sends one text ranking for all of them).
 
         Returns:
             One list of hits per query, in order.
@@ -144,7 +165,7 @@ class Search:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime, fields=fields,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights, fields=fields,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
@@ -316,6 +337,8 @@ class AsyncSearch:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -325,7 +348,7 @@ class AsyncSearch:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime, fields=fields,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights, fields=fields,
         )  # fmt: skip
         return (await self._runner.run(search.search(self._state, [query], spec)))[0]
 
@@ -344,6 +367,8 @@ class AsyncSearch:
         text: str | None = None,
         text_mode: TextMode = "boost",
         alpha: float = 0.7,
+        rrf_k: float | None = None,
+        rrf_weights: tuple[float, float] | None = None,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
@@ -353,7 +378,7 @@ class AsyncSearch:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime, fields=fields,
+            ef_runtime=ef_runtime, rrf_k=rrf_k, rrf_weights=rrf_weights, fields=fields,
         )  # fmt: skip
         if isinstance(queries, str):
             queries = [queries]
