@@ -15,7 +15,7 @@ from redis_docstore._commands.writes import expiry_command, ttl_milliseconds
 from redis_docstore._documents import validate_id
 from redis_docstore._effects import Commands, Flow
 from redis_docstore._errors import DocumentNotFoundError
-from redis_docstore._ops.lifecycle import ensure
+from redis_docstore._ops.lifecycle import ensure, warn_ttl_eviction
 from redis_docstore._ops.state import StoreState
 from redis_docstore._ops.writes import check_guard, guard_command
 
@@ -42,6 +42,7 @@ def expire(state: StoreState, ids: Iterable[str] | str, seconds: object) -> Flow
     if not ids:
         return 0
     yield from ensure(state)  # a re-embedded store's keys are under its generation
+    warn_ttl_eviction(state)
     s = state.settings
     *replies, guard = yield Commands(
         [*(expiry_command(s.key(i), ttl_ms) for i in ids), guard_command(state)],

@@ -49,7 +49,7 @@ from redis_docstore._errors import (
     WriteError,
 )
 from redis_docstore._ops.embedding import embed
-from redis_docstore._ops.lifecycle import ensure
+from redis_docstore._ops.lifecycle import ensure, warn_ttl_eviction
 from redis_docstore._ops.meta import MIGRATING, meta_key
 from redis_docstore._ops.state import StoreState
 from redis_docstore._schema import IndexSettings
@@ -126,6 +126,8 @@ def load(
     if not prepared:
         return LoadReport(ids=[])
     yield from ensure(state)
+    if ttl_ms is not None:
+        warn_ttl_eviction(state)
     s = state.settings
     if s is not checked:
         # The index, opened just now, keeps an older id scheme, or a reembed
