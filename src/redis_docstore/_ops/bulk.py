@@ -140,9 +140,7 @@ def update_where(
     validate_k(batch_size, "batch_size")
     if genre is None and not metadata:
         raise ValidationError("update(where=...) needs genre= or a non-empty metadata=")
-    _, genres, patch = prepare_update(
-        None, genre, metadata, metadata_fields=dict(state.settings.metadata_fields)
-    )
+    genres, patch = _checked_patch(state, genre, metadata or None)
     yield from ensure(state)
     s = state.settings
     ids = sorted((yield from matching_ids(state, expression)))
@@ -181,6 +179,25 @@ def update_where(
         if on_progress is not None:
             on_progress(start + len(batch), len(ids))
     return changed
+
+
+def _checked_patch(
+    state: StoreState, genre: object, metadata: object
+) -> tuple[tuple[str, ...] | None, dict[str, Any] | None]:
+    """The new genres and the metadata patch, validated as for a new document.
+
+    A key given ``None`` is removed by the patch: an indexed one then holds no
+    value to check against its kind.
+    """
+    fields = dict(state.settings.metadata_fields)
+    removed: list[str] = []
+    if isinstance(metadata, Mapping):
+        removed = [k for k, v in metadata.items() if v is None and k in fields]
+        metadata = {k: v for k, v in metadata.items() if k not in removed}
+    _, genres, patch = prepare_update(None, genre, metadata, metadata_fields=fields)
+    if patch is not None:
+        patch.update(dict.fromkeys(removed))
+    return genres, patch
 
 
 def _changed(
