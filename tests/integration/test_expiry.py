@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,6 +247,36 @@ def test_reembed_carries_each_expiry_time(
         assert api.count() == 6 and api.get("gone0") is None
     finally:
         api.drop(delete_documents=True)  # the new generation's keys and index
+
+
+def test_a_restarted_server_drops_what_expired_while_it_was_down(tmp_path: Path) -> None:
+    # The append-only file keeps each key's absolute expiry time.
+    server = EmbeddedServer(tmp_path / "data")
+    names = {
+        "index": "restart",
+        "prefix": "restart",
+        "embedder": Tiny(),
+        "metadata_fields": FIELDS,
+    }
+    server.start()
+    try:
+        with DocumentStore(server.url, **names) as store:
+            store.add(docs(3, prefix="keep"))
+            store.add(docs(3, prefix="gone"), ttl=1)
+            store.add(docs(1, prefix="later"), ttl=3600)
+        server.stop()
+        time.sleep(1.5)  # they expire while the server is down
+        server.start()
+        with DocumentStore(server.url, **names) as store:
+            wait_until(lambda: store.count() == 4)
+            assert {d.id for d in store.iter_documents()} == {"keep0", "keep1", "keep2", "later0"}
+            assert {h.id for h in store.search("a tale", k=10)} == {
+                "keep0", "keep1", "keep2", "later0",
+            }  # fmt: skip
+            left = store.ttl("later0")
+            assert left is not None and 3590 < left < 3600
+    finally:
+        server.stop()
 
 
 # -- expired, not yet deleted; eviction policies ----------------------------------------------
