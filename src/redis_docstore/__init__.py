@@ -6,7 +6,7 @@
 >>> store.search("That is a happy person", k=3, genre="pets")
 """
 
-from redis_docstore._documents import Document, Hit, LoadReport
+from redis_docstore._documents import Document, FieldStats, Group, Hit, LoadReport, TextExample
 from redis_docstore._embeddings import DefaultEmbedder, Embedder
 from redis_docstore._errors import (
     DocstoreError,
@@ -48,7 +48,9 @@ __all__ = [
     "DocumentStore",
     "EmbeddedServer",
     "Embedder",
+    "FieldStats",
     "Filter",
+    "Group",
     "Hit",
     "IncompleteResultsError",
     "IndexNotReadyError",
@@ -73,6 +75,7 @@ __all__ = [
     "StoreReembeddedError",
     "Tag",
     "Text",
+    "TextExample",
     "UnsafeEvictionError",
     "ValidationError",
     "WriteError",

@@ -12,23 +12,28 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 import orjson
 
 from redis_docstore._embeddings import Vector, VectorLike, checked_rows, validate_vector
-from redis_docstore._errors import InvalidDocumentError, ValidationError
+from redis_docstore._errors import InvalidDocumentError, InvalidQueryError, ValidationError
 from redis_docstore._filters.expression import FieldKind
 from redis_docstore._filters.genres import normalize_genres
 from redis_docstore._filters.kinds import KINDS
 from redis_docstore._schema import Distance, IdScheme
 
 __all__ = [
+    "HIT_FIELDS",
     "Document",
+    "FieldStats",
+    "Group",
     "Hit",
+    "HitField",
     "LoadReport",
     "Record",
+    "TextExample",
     "content_id",
     "default_id",
     "parse_document",
@@ -43,6 +48,12 @@ __all__ = [
 # the backslash that escapes them.
 _FORBIDDEN_ID_CHARS = frozenset(":*?[]\\")
 MAX_ID_LENGTH = 512
+
+#: What ``fields=`` of a search may name: attributes of :class:`Hit`. ``id`` and
+#: ``distance`` are always filled (a hit is a key at a distance); the others
+#: only when asked for.
+HitField = Literal["id", "distance", "content", "genres", "metadata"]
+HIT_FIELDS: Final[tuple[str, ...]] = get_args(HitField)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,14 @@ class Hit:
     Not frozen: every search builds ``k`` of these, and a frozen dataclass
     pays ``object.__setattr__`` per field, 4x the cost of a plain one.
 
+    A search with ``fields=`` (e.g. ``["id", "distance"]``) leaves out what it
+    was not asked for: such a hit holds ``content=""``, ``genres=()`` and
+    ``metadata={}``, empty values of the usual types (no ``None`` to check for
+    in code that reads full hits). No stored document has an empty content or
+    no genre, so those two are unambiguous; an empty ``metadata`` is, so read
+    it only from searches that asked for it. ``id``, ``distance``,
+    ``similarity`` and ``score`` are always filled.
+
     Attributes:
         id: The document's id (without the key prefix).
         content: The document's text.
@@ -105,6 +124,44 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class TextExample:
+    """A text given as an example to ``recommend``, embedded with the store's model.
+
+    ``recommend`` reads a plain string as a document id (as Qdrant does); a
+    text to embed is wrapped: ``store.recommend([TextExample("a heist in
+    space")])``.
+
+    Args:
+        text: The text (not empty).
+
+    Raises:
+        InvalidQueryError: ``text`` is not a string, or is empty.
+    """
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise InvalidQueryError(f"TextExample needs a non-empty text, not {self.text!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One group of a grouped search (``search_groups``): a field value and its nearest hits.
+
+    Attributes:
+        value: The group's value of the grouping field (a genre, or a value
+            of a declared tag field).
+        hits: The group's nearest documents, by ascending distance (ties by
+            id). A document with several values (genres) is in each of their
+            groups.
+    """
+
+    value: str
+    hits: list[Hit]
+
+
+@dataclass(frozen=True, slots=True)
 class LoadReport:
     """What :meth:`load` did.
 
@@ -118,6 +175,32 @@ class LoadReport:
     ids: list[str]
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStats:
+    """What :meth:`stats` found in a numeric field of the matching documents.
+
+    Only documents that have the field count. The numbers come from
+    RediSearch, which sends doubles as text with 12 significant digits unless
+    they are integers: ``min``, ``max`` and ``sum`` are exact for integers (up
+    to 2**53) and for decimals of at most 12 significant digits, and within a
+    relative 5e-12 otherwise. ``mean`` is ``sum / count``, so it is as exact
+    as a Python mean for an integer field.
+
+    Attributes:
+        count: How many matching documents have the field.
+        min: The smallest value; ``None`` when ``count`` is 0.
+        max: The largest value; ``None`` when ``count`` is 0.
+        mean: The average value; ``None`` when ``count`` is 0.
+        sum: The total (0.0 when ``count`` is 0).
+    """
+
+    count: int
+    min: float | None
+    max: float | None
+    mean: float | None
+    sum: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,7 +153,8 @@ def test_add_options() -> None:
 
 def test_genre_repeats_and_k_defaults() -> None:
     args = build_parser().parse_args(["search", "happy", "--genre", "pets", "--genre", "persons"])
-    assert (args.query, args.genre, args.k) == ("happy", ["pets", "persons"], 10)
+    # -k's default (10) is applied by the command, so that --group-by can refuse a given -k.
+    assert (args.query, args.genre, args.k) == ("happy", ["pets", "persons"], None)
     args = build_parser().parse_args(["count", "--genre", "pets"])
     assert args.genre == ["pets"]
     assert build_parser().parse_args(["count"]).genre is None

@@ -1,4 +1,4 @@
-"""The ``docstore`` command: add, search, count, export, change documents from a shell.
+"""The ``docstore`` command: add, search, recommend, count, export, change documents from a shell.
 
 Every command prints JSON (and only JSON) on stdout; progress, summaries and
 errors go to stderr. Without ``--url`` (or ``REDIS_URL``) a command runs an
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -47,9 +48,11 @@ from redis_docstore._cli.files import (
 )
 from redis_docstore._cli.options import (
     Options,
+    facet_options,
     filter_options,
     global_options,
     positive_int,
+    recommend_options,
     resolve_options,
     search_options,
 )
@@ -94,6 +97,13 @@ column is a metadata key (empty cells are left out; plain decimal numbers become
 numbers). With --ttl SECONDS every document added (or found unchanged) expires
 SECONDS from now; without it, none expires. stdout gets {"added", "unchanged",
 "rejected", "rejections"}."""
+RECOMMEND_HELP: Final = """\
+Documents like the --positive examples and unlike the --negative ones (ids of stored
+documents, or texts with --positive-text/--negative-text). The example documents are
+never among the hits; the filters apply to the hits. --strategy average_vector (the
+default) searches once for avg(positive) + (avg(positive) - avg(negative));
+best_score scores the --fetch-k nearest of each positive by their nearest example
+(positive or negative). stdout gets the hits, as `search` prints them."""
 SCHEMA_HINT: Final = (
     "docstore: hint: every command on an index needs the --field options (or DOCSTORE_FIELDS), "
     "--distance and --algorithm it was created with"
@@ -139,8 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search = command("search", "search by meaning", cmd_search)
     search_options(search)
+    recommend = command(
+        "recommend", "documents like some examples, unlike others", cmd_recommend, RECOMMEND_HELP
+    )
+    recommend_options(recommend)
     count = command("count", "count documents", cmd_count)
     genres = command("genres", "count documents per genre", cmd_genres)
+    facets = command(
+        "facets", "count documents per value of a tag field (genre or --field NAME=tag)",
+        cmd_facets,
+    )  # fmt: skip
+    facet_options(facets)
+    stats = command(
+        "stats", "count, min, max, mean and sum of a numeric field (--field NAME=numeric)",
+        cmd_stats,
+    )  # fmt: skip
+    stats.add_argument("field", metavar="FIELD", help="a metadata field declared as numeric")
     export = command("export", "write documents as JSON Lines (input for add)", cmd_export)
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     export.add_argument("--no-embeddings", action="store_true", help="leave embeddings out")
@@ -148,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=positive_int, default=EXPORT_BATCH, help="documents per read"
     )
     export.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
-    for p in (search, count, genres, export):
+    for p in (search, recommend, count, genres, facets, stats, export):
         filter_options(p)
     add_change_commands(command, _open_store)
     command("info", "show the index: schema, counts, memory, indexing failures", cmd_info)
@@ -159,10 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _hit_json(hit: Hit, *, metadata: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": hit.id, "content": hit.content, "genres": list(hit.genres)}
+def _hit_json(
+    hit: Hit, *, metadata: bool = True, fields: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """A hit as JSON: every field, or (``fields``) id, distance and those asked for."""
+    out: dict[str, Any] = {"id": hit.id}
+    if fields is None or "content" in fields:
+        out["content"] = hit.content
+    if fields is None or "genres" in fields:
+        out["genres"] = list(hit.genres)
     out["distance"] = float(hit.distance)
-    if metadata:
+    if metadata if fields is None else "metadata" in fields:
         out["metadata"] = hit.metadata
     for name in ("similarity", "score"):
         if (value := getattr(hit, name)) is not None:
@@ -274,20 +305,80 @@ def _filters(args: argparse.Namespace, opts: Options) -> dict[str, Any]:
 
 def cmd_search(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     """``docstore search TEXT``: print the hits as a JSON list (or, --explain, the query)."""
+    if args.group_by is not None:
+        return _search_groups(args, opts, out)
+    if args.limit is not None or args.group_size is not None:
+        raise InputError("--limit and --group-size apply to --group-by searches")
     if args.require_text and args.text is None:
         raise InputError("--require-text needs --text WORDS")
     if args.fetch_k is not None and args.text is None and args.mmr_lambda is None:
         raise InputError("--fetch-k applies to --text or --mmr searches")
-    kw: dict[str, Any] = {"k": args.k, "offset": args.offset, **_filters(args, opts)}
+    k = 10 if args.k is None else args.k
+    kw: dict[str, Any] = {"k": k, "offset": args.offset, **_filters(args, opts)}
     kw |= {name: vars(args)[name] for name in SEARCH_OPTIONS if vars(args)[name] is not None}
     if args.require_text:
         kw["text_mode"] = "require"
+    if args.hit_fields is not None:
+        kw["fields"] = args.hit_fields
     with _open_store(opts) as store:
         if args.explain:
             _emit(out, {"command": store.explain(args.query, **kw)})
             return 0
         hits = store.search(args.query, **kw)
-    _emit(out, [_hit_json(h) for h in hits], indent=2)
+    _emit(out, [_hit_json(h, fields=args.hit_fields) for h in hits], indent=2)
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore recommend --positive ID ...``: print the hits as a JSON list."""
+    from redis_docstore._documents import TextExample
+
+    positive = [*(args.positive or []), *map(TextExample, args.positive_text or [])]
+    negative = [*(args.negative or []), *map(TextExample, args.negative_text or [])]
+    if not positive and not negative:
+        raise InputError("recommend needs --positive or --negative examples (ids or texts)")
+    if args.fetch_k is not None and args.strategy != "best_score":
+        raise InputError("--fetch-k applies to --strategy best_score")
+    kw: dict[str, Any] = {"k": args.k, "strategy": args.strategy, **_filters(args, opts)}
+    kw |= {name: vars(args)[name] for name in ("fetch_k", "ef_runtime") if vars(args)[name]}
+    if args.hit_fields is not None:
+        kw["fields"] = args.hit_fields
+    with _open_store(opts) as store:
+        hits = store.recommend(positive, negative, **kw)
+    _emit(out, [_hit_json(h, fields=args.hit_fields) for h in hits], indent=2)
+    return 0
+
+
+def _search_groups(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore search TEXT --group-by FIELD``: print [{"value", "hits"}] as JSON."""
+    given = {
+        "-k": args.k is not None,
+        "--offset": args.offset != 0,
+        "--max-distance": args.max_distance is not None,
+        "--text": args.text is not None,
+        "--require-text": args.require_text,
+        "--alpha": args.alpha is not None,
+        "--mmr": args.mmr_lambda is not None,
+        "--fetch-k": args.fetch_k is not None,
+        "--explain": args.explain,
+    }
+    if unused := [name for name, used in given.items() if used]:
+        raise InputError(
+            f"{', '.join(unused)} cannot be combined with --group-by "
+            "(it takes --limit, --group-size, --ef-runtime and the filters)"
+        )
+    kw: dict[str, Any] = {"group_by": args.group_by, **_filters(args, opts)}
+    options = {"limit": args.limit, "group_size": args.group_size, "ef_runtime": args.ef_runtime}
+    kw |= {name: value for name, value in options.items() if value is not None}
+    if args.hit_fields is not None:
+        kw["fields"] = args.hit_fields
+    with _open_store(opts) as store:
+        groups = store.search_groups(args.query, **kw)
+    shown = [
+        {"value": g.value, "hits": [_hit_json(h, fields=args.hit_fields) for h in g.hits]}
+        for g in groups
+    ]
+    _emit(out, shown, indent=2)
     return 0
 
 
@@ -304,6 +395,24 @@ def cmd_genres(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
     filters = _filters(args, opts)
     with _open_store(opts) as store:
         _emit(out, store.genres(**filters), indent=2)
+    return 0
+
+
+def cmd_facets(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore facets FIELD``: print {value: count} of the matching documents."""
+    filters = _filters(args, opts)
+    limit = None if args.all else args.limit
+    with _open_store(opts) as store:
+        _emit(out, store.facets(args.field, **filters, limit=limit), indent=2)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
+    """``docstore stats FIELD``: print {count, min, max, mean, sum} of a numeric field."""
+    filters = _filters(args, opts)
+    with _open_store(opts) as store:
+        stats = store.stats(args.field, **filters)
+    _emit(out, dataclasses.asdict(stats), indent=2)
     return 0
 
 

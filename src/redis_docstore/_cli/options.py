@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from redis_docstore._cli.files import InputError
 from redis_docstore._cli.where import parse_field
+from redis_docstore._documents import HIT_FIELDS
 
 if TYPE_CHECKING:
     from redis_docstore._filters.expression import FieldKind
@@ -25,10 +26,13 @@ __all__ = [
     "DEFAULT_INDEX",
     "Options",
     "count_type",
+    "facet_options",
     "field_type",
+    "fields_type",
     "filter_options",
     "global_options",
     "positive_int",
+    "recommend_options",
     "resolve_options",
     "search_options",
 ]
@@ -98,6 +102,17 @@ def global_options(fields_dest: str) -> argparse.ArgumentParser:
     return p
 
 
+def fields_type(text: str) -> list[str]:
+    """``--fields id,distance``: the names, each one a field a hit has."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        if name not in HIT_FIELDS:
+            raise argparse.ArgumentTypeError(
+                f"unknown field {name!r} (the fields are {','.join(HIT_FIELDS)})"
+            )
+    return names
+
+
 def positive_int(text: str) -> int:
     value = int(text) if text.isdigit() else 0
     if value <= 0:
@@ -124,9 +139,33 @@ def filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--where", action="append", metavar="EXPR", help=WHERE_HELP)
 
 
+def facet_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("field", metavar="FIELD", help="genre, or a metadata field declared as tag")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
+        "--limit",
+        type=positive_int,
+        default=20,
+        metavar="N",
+        help="the N most frequent values (default: 20)",
+    )
+    size.add_argument("--all", action="store_true", help="every value (as `docstore genres`)")
+
+
+def hit_fields_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fields",
+        dest="hit_fields",  # "fields" holds --field's declarations
+        type=fields_type,
+        metavar="LIST",
+        help=f"print only these fields of each hit, e.g. id,distance (of {','.join(HIT_FIELDS)}; "
+        "id and distance always; the server sends no others)",
+    )
+
+
 def search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("query", metavar="TEXT")
-    p.add_argument("-k", type=positive_int, default=10, help="hits at most (default: 10)")
+    p.add_argument("-k", type=positive_int, help="hits at most (default: 10)")
     p.add_argument("--offset", type=count_type, default=0, help="skip this many hits (paging)")
     p.add_argument("--max-distance", type=float, metavar="X", help="only hits within X")
     p.add_argument("--text", metavar="WORDS", help="hybrid: words that boost")
@@ -137,9 +176,43 @@ def search_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--fetch-k", type=positive_int, metavar="N", help="candidates for MMR/text")
     p.add_argument("--ef-runtime", type=positive_int, metavar="N", help="HNSW search breadth")
+    hit_fields_option(p)
     p.add_argument(
         "--explain", action="store_true", help="print the query command as JSON, do not search"
     )
+    g = p.add_argument_group("grouped search (the nearest per genre or tag value)")
+    g.add_argument(
+        "--group-by",
+        metavar="FIELD",
+        help="genre, or a tag field declared with --field: print [{value, hits}], the groups "
+        "ordered by their nearest hit",
+    )
+    g.add_argument("--limit", type=positive_int, metavar="N", help="groups at most (default: 5)")
+    g.add_argument(
+        "--group-size", type=positive_int, metavar="N", help="hits per group (default: 3)"
+    )
+
+
+def recommend_options(p: argparse.ArgumentParser) -> None:
+    like = "a stored document's id to be %s (repeat)"
+    text = "a text to be %s, embedded (repeat)"
+    p.add_argument("--positive", action="append", metavar="ID", help=like % "like")
+    p.add_argument("--negative", action="append", metavar="ID", help=like % "unlike")
+    p.add_argument("--positive-text", action="append", metavar="TEXT", help=text % "like")
+    p.add_argument("--negative-text", action="append", metavar="TEXT", help=text % "unlike")
+    p.add_argument("-k", type=positive_int, default=10, help="hits at most (default: 10)")
+    p.add_argument(
+        "--strategy",
+        choices=["average_vector", "best_score"],
+        default="average_vector",
+        help="one search for the examples' average (default), or the best score of "
+        "each candidate against every example",
+    )
+    p.add_argument(
+        "--fetch-k", type=positive_int, metavar="N", help="best_score: candidates per positive"
+    )
+    p.add_argument("--ef-runtime", type=positive_int, metavar="N", help="HNSW search breadth")
+    hit_fields_option(p)
 
 
 def resolve_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Options:

@@ -86,7 +86,7 @@ from typing import Any, Final
 
 from redisvl.utils.stopwords import get_stopwords
 
-from redis_docstore._commands.search import DISTANCE_ALIAS, vector_bytes
+from redis_docstore._commands.search import DISTANCE_ALIAS, return_paths, vector_bytes
 from redis_docstore._embeddings import VectorLike
 from redis_docstore._errors import InvalidQueryError
 from redis_docstore._schema import CONTENT_FIELD, EMBEDDING_FIELD, DataType, Distance
@@ -233,6 +233,7 @@ def build_hybrid_command(
     alpha: float = 0.7,
     require_text: bool = False,
     candidates: int | None = None,
+    fields: Sequence[str] | None = None,
     datatype: DataType = "float32",
 ) -> list[Any]:
     """Build the ``FT.AGGREGATE`` command of a hybrid (vector + words) search.
@@ -254,6 +255,11 @@ def build_hybrid_command(
         candidates: How many nearest documents to score (KNN), at least
             ``k``; the words can only lift a document from among them.
             Defaults to ``k``.
+        fields: The stored fields to load (names of
+            :data:`~redis_docstore._commands.search.FIELD_PATHS`); ``None``
+            for all. The key and the distance are always loaded. Every
+            candidate is loaded before the ``k`` best are kept, so leaving
+            out the content saves ``candidates`` document reads.
         datatype: The index's vector type (``"float32"`` or ``"float16"``).
 
     Returns:
@@ -275,6 +281,11 @@ def build_hybrid_command(
     query = build_hybrid_query_string(
         words, k=pool, filter_expression=filter_expression.strip(), require_text=require_text
     )
+    load = (
+        LOAD_FIELDS
+        if fields is None
+        else ("@" + KEY_FIELD, *return_paths(fields), "@" + DISTANCE_ALIAS)
+    )
     return [
         "FT.AGGREGATE",
         index,
@@ -283,8 +294,8 @@ def build_hybrid_command(
         TEXT_SCORER,
         "ADDSCORES",
         "LOAD",
-        str(len(LOAD_FIELDS)),
-        *LOAD_FIELDS,
+        str(len(load)),
+        *load,
         "APPLY",
         vector_similarity_expression(distance),
         "AS",

@@ -14,9 +14,10 @@ from typing import Any
 
 import orjson
 
+from redis_docstore._commands.aggregate import STATS_ALIASES
 from redis_docstore._commands.hybrid import HYBRID_SCORE_ALIAS, KEY_FIELD
 from redis_docstore._commands.search import DISTANCE_ALIAS, EMBEDDING_PATH
-from redis_docstore._documents import Document, Hit, parse_document
+from redis_docstore._documents import Document, FieldStats, Hit, parse_document
 from redis_docstore._errors import IncompleteResultsError
 from redis_docstore._schema import Distance, Shape
 
@@ -30,11 +31,14 @@ __all__ = [
     "indexing_complete",
     "indexing_progress",
     "parse_documents",
+    "parse_field_stats",
     "parse_hybrid_reply",
+    "parse_lean_reply",
     "parse_search_reply",
     "result_keys",
     "returned_embeddings",
     "similarity",
+    "tag_values",
     "total_results",
 ]
 
@@ -115,7 +119,7 @@ def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2"
                 hits.append(
                     Hit(reply[i][cut:], f[3], tuple(loads(f[5])), float(f[1]), loads(f[7]))
                 )
-            else:  # another layout (a document missing a field): by name
+            else:  # another layout (fields=, or a document missing one): by name
                 hits.append(_hit(reply[i][cut:], dict(zip(f[::2], f[1::2], strict=True))))
     else:
         hits = [_hit(key[cut:], attrs) for key, attrs in _results(reply)]
@@ -127,6 +131,45 @@ def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2"
 
 # How RediSearch 2.10 lays out each RESP2 result of our searches' RETURN.
 _LAYOUT = (DISTANCE_ALIAS, "$.content", "$.genre", "$.metadata")
+
+
+def parse_lean_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2") -> list[Hit]:
+    """Turn the reply of a search for ids and distances only into hits.
+
+    Such a search (``fields=["id", "distance"]``) is ``NOCONTENT
+    WITHSORTKEYS``: each result is a key and its sort key, the distance as
+    ``"#0.20587706565856934"``. That is more digits than the 12 significant
+    ones RediSearch gives a returned distance (``"0.205877065659"``); it is
+    rounded to those, so that a lean search reports the very distances of a
+    full one.
+
+    Args:
+        reply: The RESP2 list ``[total, key, sortkey, ...]`` or the RESP3 map
+            (str or bytes).
+        key_prefix: The store's key prefix (``doc:``), stripped from keys.
+        distance: The index's metric, for ``Hit.similarity``.
+
+    Returns:
+        The hits in reply order: ``content=""``, ``genres=()``, ``metadata={}``.
+
+    Raises:
+        IncompleteResultsError: Redis marked the (RESP3) reply as partial.
+    """
+    cut = len(key_prefix)
+    if isinstance(reply, list):
+        if len(reply) > 1 and isinstance(reply[1], bytes):
+            reply = decoded(reply)
+        pairs: Any = zip(reply[1::2], reply[2::2], strict=True)
+    else:
+        if b"results" in reply:
+            reply = decoded(reply)
+        check_complete(reply)
+        pairs = [(result["id"], result["sortkey"]) for result in reply.get("results", ())]
+    hits = [Hit(key[cut:], "", (), float(f"{float(sort[1:]):.12g}")) for key, sort in pairs]
+    if distance == "cosine":
+        for hit in hits:
+            hit.similarity = similarity(hit.distance, distance)
+    return hits
 
 
 def _hit(id: str, attrs: Mapping[str, Any]) -> Hit:
@@ -245,6 +288,37 @@ def parse_hybrid_reply(
             )
         )
     return hits
+
+
+# -- facets and statistics ---------------------------------------------------------------------
+
+
+def tag_values(reply: Sequence[Any]) -> list[str]:
+    """The values of an ``FT.TAGVALS`` reply, sorted."""
+    return sorted(as_text(value) for value in reply)
+
+
+def parse_field_stats(reply: Mapping[Any, Any]) -> FieldStats:
+    """The :class:`FieldStats` of a :func:`~.aggregate.field_stats_command` reply.
+
+    Args:
+        reply: The RESP3 map: no row when no document matched, else one row
+            whose values are numbers as text (``"3"``, ``"1.5"``, ``"1e+300"``).
+
+    Returns:
+        The statistics; ``mean`` is ``sum / count``.
+
+    Raises:
+        IncompleteResultsError: Redis marked the reply as partial.
+    """
+    check_complete(reply)
+    rows = _get(reply, "results") or []
+    if not rows:
+        return FieldStats(count=0, min=None, max=None, mean=None, sum=0.0)
+    attrs = {as_text(k): as_text(v) for k, v in _get(rows[0], "extra_attributes").items()}
+    count, low, high, total = (attrs[alias] for alias in STATS_ALIASES)
+    n, sum_ = int(count), float(total)
+    return FieldStats(count=n, min=float(low), max=float(high), mean=sum_ / n, sum=sum_)
 
 
 # -- FT.INFO ------------------------------------------------------------------------------------

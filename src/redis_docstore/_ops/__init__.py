@@ -11,5 +11,5 @@ Modules, by concept: ``state`` (what the operations share), ``meta`` (the
 store's meta hash), ``lifecycle`` (open, check, wait for, drop the index),
 ``filtering`` (filter expressions, cached), ``embedding`` (texts to vectors,
 cached), ``reads``, ``writes``, ``spec`` (a search's options, validated once),
-``search`` and ``migration`` (``reembed``).
+``search``, ``recommend`` (by example) and ``migration`` (``reembed``).
 """

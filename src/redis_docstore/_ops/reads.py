@@ -1,8 +1,9 @@
-"""Reading: documents by id, counts, genres, pages and cursors, and index statistics.
+"""Reading: documents by id, counts, pages and cursors, and index statistics.
 
 The read operations of both stores, written once as flows (see
 :mod:`redis_docstore._effects`), as :mod:`redis_docstore._ops.writes` holds the
-writes. Commands are built in :mod:`redis_docstore._commands.search` and replies parsed in
+writes (and :mod:`redis_docstore._ops.facets` the facets and field statistics).
+Commands are built in :mod:`redis_docstore._commands.search` and replies parsed in
 :mod:`redis_docstore._commands.replies`.
 Filters arrive as a :class:`~redis_docstore._ops.filtering.Selection`, rendered here.
 """
@@ -30,16 +31,13 @@ from redis_docstore._commands.search import (
 )
 from redis_docstore._documents import Document, parse_document, validate_id
 from redis_docstore._effects import Commands, Flow
-from redis_docstore._filters.conditions import genre_filters
-from redis_docstore._filters.expression import Filter, combine, render
-from redis_docstore._filters.genres import GENRE_FIELD
 from redis_docstore._ops.filtering import Selection
 from redis_docstore._ops.filtering import expression as filter_expression
 from redis_docstore._ops.lifecycle import ensure
 from redis_docstore._ops.meta import meta_key
 from redis_docstore._ops.state import StoreState
 
-__all__ = ["count", "cursor_page", "genres", "get", "info", "page", "read_documents"]
+__all__ = ["count", "cursor_page", "get", "info", "page", "read_documents"]
 
 
 def get(state: StoreState, doc_id: str) -> Flow[Document | None]:
@@ -59,29 +57,6 @@ def count(state: StoreState, selection: Selection) -> Flow[int]:
         [count_command(state.settings.name, expression)], "counting documents"
     )
     return total_results(reply)
-
-
-def genres(state: StoreState, selection: Selection) -> Flow[dict[str, int]]:
-    """Documents per genre among those matching ``selection``, most frequent first."""
-    expression = filter_expression(state, selection)
-    yield from ensure(state)
-    name = state.settings.name
-    (values,) = yield Commands([("FT.TAGVALS", name, GENRE_FIELD)], "listing genres")
-    genres = sorted(decode(v) for v in values)
-    if not genres:
-        return {}
-    # GROUPBY on a multi-value TAG groups each document under its first
-    # value only, so each genre is counted by its own (pipelined) query.
-    replies = yield Commands(
-        [
-            count_command(name, render(combine(genre_filters(genre=g), _raw(expression))))
-            for g in genres
-        ],
-        "counting genres",
-    )
-    counts = {g: total_results(r) for g, r in zip(genres, replies, strict=True)}
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return {g: n for g, n in ranked if n > 0}
 
 
 def page(
@@ -175,7 +150,3 @@ def info(state: StoreState) -> Flow[dict[str, Any]]:
         },
         "schema": existing_shape(info),
     }
-
-
-def _raw(expression: str) -> Filter | None:
-    return None if expression == "*" else Filter(expression, {})

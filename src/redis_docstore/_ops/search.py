@@ -16,7 +16,7 @@ import numpy as np
 
 from redis_docstore._commands.replies import total_results
 from redis_docstore._commands.search import count_command, render_command
-from redis_docstore._documents import Hit
+from redis_docstore._documents import Hit, HitField
 from redis_docstore._effects import Commands, Flow
 from redis_docstore._embeddings import Vector, VectorLike, validate_vector
 from redis_docstore._errors import InvalidQueryError
@@ -38,6 +38,7 @@ def spec(
     genres_all: Sequence[str] | None,
     exclude_genres: Sequence[str] | None,
     where: Filter | None,
+    fields: Sequence[HitField] | None = None,
     **options: Any,
 ) -> SearchSpec:
     """The validated spec of a search, from the cache when its shape was seen before.
@@ -45,6 +46,8 @@ def spec(
     Args:
         state: The store's state (settings, defaults, spec cache).
         genre, genres_all, exclude_genres, where: The filters.
+        fields: What the hits carry (``None``: everything); see
+            :func:`redis_docstore._ops.spec.stored_fields`.
         **options: The other keyword options of ``DocumentStore.search``.
 
     Raises:
@@ -55,6 +58,7 @@ def spec(
     # The types too: k=True must fail even when k=1 (True == 1) is cached.
     key: Any = (
         frozen(genre), frozen(genres_all), frozen(exclude_genres), where,
+        fields if fields is None else frozen(fields),
         state.ef_runtime, *options.items(), *map(type, options.values()),
     )  # fmt: skip
     cached, key = lookup(state.spec_cache, key)
@@ -66,6 +70,7 @@ def spec(
         expression=expression,
         default_ef_runtime=state.ef_runtime,
         timeout_ms=state.query_timeout_ms,
+        fields=fields,
         **options,
     )
     keep(state.spec_cache, key, made)

@@ -10,31 +10,33 @@ builders below it (:mod:`~redis_docstore._commands.search`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from redis_docstore._commands.hybrid import build_hybrid_command, query_words
 from redis_docstore._commands.replies import (
     parse_hybrid_reply,
+    parse_lean_reply,
     parse_search_reply,
     returned_embeddings,
 )
 from redis_docstore._commands.search import (
+    FIELD_PATHS,
     MAX_RESULTS,
     knn_command,
     range_command,
     validate_k,
     validate_offset,
 )
-from redis_docstore._documents import Hit
+from redis_docstore._documents import HIT_FIELDS, Hit
 from redis_docstore._effects import RespProtocol
 from redis_docstore._embeddings import VectorLike
 from redis_docstore._errors import InvalidQueryError
 from redis_docstore._rerank import mmr
 from redis_docstore._schema import IndexSettings
 
-__all__ = ["SearchSpec", "TextMode", "make_search_spec"]
+__all__ = ["SearchSpec", "TextMode", "make_search_spec", "stored_fields"]
 
 TextMode = Literal["boost", "require"]
 
@@ -56,6 +58,18 @@ class SearchSpec:
     ef_runtime: int | None = None
     exact: bool = False
     timeout_ms: int = 0
+    #: The stored fields the hits carry (``"content"``, ``"genres"``,
+    #: ``"metadata"``, in that order); ``None`` for all of them, ``()`` for ids
+    #: and distances only. See :func:`stored_fields`.
+    fields: tuple[str, ...] | None = None
+    #: Ids and distances only, from a ``NOCONTENT WITHSORTKEYS`` reply (an
+    #: MMR search reads the embeddings, a hybrid one is an ``FT.AGGREGATE``).
+    #: Worked out once: :meth:`parse` runs for every query.
+    lean: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        lean = self.fields == () and self.mmr_lambda is None and self.text is None
+        object.__setattr__(self, "lean", lean)
 
     @property
     def protocol(self) -> RespProtocol:
@@ -78,6 +92,7 @@ class SearchSpec:
                     alpha=self.alpha,
                     require_text=self.require_text,
                     candidates=self.fetch_k,
+                    fields=self.fields,
                     datatype=s.datatype,
                 )
             )
@@ -89,6 +104,7 @@ class SearchSpec:
                 k=self.k,
                 offset=self.offset,
                 filter_expression=self.expression,
+                fields=self.fields,
                 datatype=s.datatype,
                 hnsw=s.algorithm == "hnsw",
                 timeout_ms=self.timeout_ms,
@@ -103,6 +119,7 @@ class SearchSpec:
             ef_runtime=None if self.exact or s.algorithm != "hnsw" else self.ef_runtime,
             hybrid_policy="ADHOC_BF" if self.exact else None,
             with_embeddings=self.mmr_lambda is not None,
+            fields=self.fields,
             datatype=s.datatype,
             timeout_ms=self.timeout_ms,
         )
@@ -111,6 +128,8 @@ class SearchSpec:
         s = self.settings
         if self.text is not None:
             return parse_hybrid_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
+        if self.lean:
+            return parse_lean_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
         hits = parse_search_reply(reply, key_prefix=s.key_prefix, distance=s.distance)
         if self.mmr_lambda is None:
             return hits
@@ -135,6 +154,39 @@ class SearchSpec:
         )
 
 
+def stored_fields(fields: object) -> tuple[str, ...] | None:
+    """Check a search's ``fields=`` and reduce it to the stored fields to return.
+
+    Args:
+        fields: ``None`` (everything), or names from :data:`~redis_docstore._documents.HitField`
+            in any order, repeats allowed. ``"id"`` and ``"distance"`` are
+            always returned, so naming them changes nothing; an empty list
+            asks for them alone.
+
+    Returns:
+        ``None`` when every stored field is asked for (the default reply),
+        otherwise the stored fields asked for in the order of
+        :data:`~redis_docstore._commands.search.FIELD_PATHS` (``()``: none).
+
+    Raises:
+        InvalidQueryError: ``fields`` is a string or not a collection of
+            names, or names something a hit does not have.
+    """
+    if fields is None:
+        return None
+    allowed = ", ".join(repr(name) for name in HIT_FIELDS)
+    if isinstance(fields, str | bytes) or not isinstance(fields, Iterable):
+        raise InvalidQueryError(
+            f"fields must be a list of names ({allowed}), not {type(fields).__name__}"
+        )
+    names = list(fields)
+    for name in names:
+        if not isinstance(name, str) or name not in HIT_FIELDS:
+            raise InvalidQueryError(f"unknown field {name!r} in fields=; the fields are {allowed}")
+    stored = tuple(name for name in FIELD_PATHS if name in names)
+    return None if len(stored) == len(FIELD_PATHS) else stored
+
+
 def make_search_spec(
     settings: IndexSettings,
     *,
@@ -150,6 +202,7 @@ def make_search_spec(
     mmr_lambda: float | None,
     fetch_k: int | None,
     ef_runtime: int | None,
+    fields: object = None,
 ) -> SearchSpec:
     """Validate a search's options and bundle them.
 
@@ -159,7 +212,8 @@ def make_search_spec(
         default_ef_runtime: The store's ``ef_runtime``.
         timeout_ms: The store's query time limit in ms (0: none).
         k, offset, max_distance, text, text_mode, alpha, mmr_lambda, fetch_k,
-        ef_runtime: As for ``DocumentStore.search``.
+        ef_runtime, fields: As for ``DocumentStore.search`` (``fields`` as
+            :func:`stored_fields` checks it).
 
     Returns:
         The spec.
@@ -170,6 +224,7 @@ def make_search_spec(
     """
     validate_k(k, limit=MAX_RESULTS)
     validate_offset(offset)
+    returned = stored_fields(fields)
     if offset + k > MAX_RESULTS:
         raise InvalidQueryError(
             f"offset + k must be at most {MAX_RESULTS:,}, not {offset + k:,} "
@@ -238,6 +293,7 @@ def make_search_spec(
         fetch_k=fetch_k,
         ef_runtime=default_ef_runtime if ef_runtime is None else ef_runtime,
         timeout_ms=timeout_ms,
+        fields=returned,
     )
     if text is not None:
         query_words(text)  # rejects empty or stopword-only text now, not per command

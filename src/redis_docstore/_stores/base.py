@@ -10,16 +10,17 @@ calls directly from :mod:`redis_docstore._ops`; the async twin adds only awaits.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from redis_docstore._connection import redact_url
+from redis_docstore._documents import HitField
 from redis_docstore._embeddings import Embedder
-from redis_docstore._filters.expression import Filter
+from redis_docstore._filters.expression import FieldKind, Filter
 from redis_docstore._ops import search
 from redis_docstore._ops.spec import TextMode
-from redis_docstore._ops.state import StoreState
-from redis_docstore._schema import IndexSettings
+from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState
+from redis_docstore._schema import Algorithm, DataType, Distance, IndexSettings
 
 if TYPE_CHECKING:
     from redis_docstore._server import EmbeddedServer
@@ -42,15 +43,48 @@ def doc_of(twin: Callable[..., Any]) -> Callable[[F], F]:
 class BaseStore:
     """The state and the I/O-free methods of both stores.
 
-    Args:
-        url: The Redis URL.
-        state: The store's state, made from its options.
+    The constructor's arguments are documented on :class:`DocumentStore`.
     """
 
-    def __init__(self, url: str, state: StoreState) -> None:
+    # The runner that performs the flows: BlockingRunner or AsyncRunner.
+    _runner_type: ClassVar[Callable[..., Any]]
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        index: str = "docstore",
+        prefix: str | None = None,
+        distance: Distance = "l2",
+        algorithm: Algorithm = "hnsw",
+        embedder: Embedder | None = None,
+        metadata_fields: Mapping[str, FieldKind] | None = None,
+        datatype: DataType = "float32",
+        ef_runtime: int | None = DEFAULT_EF_RUNTIME,
+        overwrite: bool = False,
+        index_timeout: float = 300.0,
+        retry_timeout: float = 10.0,
+        allow_eviction: bool = False,
+        query_timeout: float | None = None,
+    ) -> None:
+        state = StoreState(
+            index=index,
+            prefix=prefix,
+            distance=distance,
+            algorithm=algorithm,
+            embedder=embedder,
+            metadata_fields=metadata_fields,
+            datatype=datatype,
+            ef_runtime=ef_runtime,
+            overwrite=overwrite,
+            index_timeout=index_timeout,
+            allow_eviction=allow_eviction,
+            query_timeout=query_timeout,
+        )
         self._url = url
         self._state = state
         self._server: EmbeddedServer | None = None
+        self._runner = self._runner_type(url, state, retry_timeout=retry_timeout)
 
     @classmethod
     def embedded(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> Self:
@@ -133,6 +167,7 @@ class BaseStore:
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         ef_runtime: int | None = None,
+        fields: Sequence[HitField] | None = None,
     ) -> str:
         """The exact command :meth:`search` sends, with its escaping, as one line.
 
@@ -149,6 +184,6 @@ class BaseStore:
             self._state, k=k, offset=offset, genre=genre, genres_all=genres_all,
             exclude_genres=exclude_genres, where=where, max_distance=max_distance, text=text,
             text_mode=text_mode, alpha=alpha, mmr_lambda=mmr_lambda, fetch_k=fetch_k,
-            ef_runtime=ef_runtime,
+            ef_runtime=ef_runtime, fields=fields,
         )  # fmt: skip
         return search.explain(self._state, query, spec)

@@ -1,8 +1,8 @@
-"""Reading documents: by id, counts, genres, pages and iteration.
+"""Reading documents: by id, counts, facets, field statistics, pages and iteration.
 
 The methods of both stores for this concept, the sync one (with the docstring)
-beside its async twin; each calls a flow of :mod:`redis_docstore._ops.reads` and
-hands it to the store's runner.
+beside its async twin; each calls a flow of :mod:`redis_docstore._ops.reads` (or
+:mod:`redis_docstore._ops.facets`) and hands it to the store's runner.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 from redis_docstore._commands.search import validate_k
-from redis_docstore._documents import Document
+from redis_docstore._documents import Document, FieldStats
 from redis_docstore._filters.expression import Filter
+from redis_docstore._filters.genres import GENRE_FIELD
+from redis_docstore._ops import facets as facet_ops
 from redis_docstore._ops import filtering, reads
 from redis_docstore._ops.filtering import Selection
 from redis_docstore._ops.state import StoreState
@@ -77,7 +79,7 @@ class Reads:
         exclude_genres: Sequence[str] | None = None,
         where: Filter | None = None,
     ) -> dict[str, int]:
-        """Count documents per genre (facets), optionally under filters.
+        """Count documents per genre, optionally under filters: ``facets("genre", limit=None)``.
 
         A document with several genres counts once for each.
 
@@ -96,7 +98,81 @@ class Reads:
             StoreError: Redis failed.
         """
         selection = Selection(genre, genres_all, exclude_genres, where)
-        return self._runner.run(reads.genres(self._state, selection))
+        return self._runner.run(facet_ops.facets(self._state, GENRE_FIELD, selection, limit=None))
+
+    def facets(
+        self,
+        field: str,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        limit: int | None = 20,
+    ) -> dict[str, int]:
+        """Count the matching documents per value of a tag field (facets).
+
+        Exact for multi-valued fields: a document with several values (several
+        genres, or a list as a tag field's metadata value) counts once for
+        each. Costs two round trips: one lists the field's values
+        (``FT.TAGVALS``), one counts each value in a pipeline.
+
+        Args:
+            field: ``"genre"`` or a metadata field declared as ``"tag"``.
+            genre: Any of these genres.
+            genres_all: Every one of these genres.
+            exclude_genres: None of these genres.
+            where: A filter over declared fields.
+            limit: At most this many values, the most frequent; ``None``: all.
+
+        Returns:
+            ``{value: count}``, most frequent first (then by value); values
+            with no matching document are left out.
+
+        Raises:
+            InvalidQueryError: ``field`` is not ``"genre"`` nor a declared tag
+                field (the message lists those), or ``limit`` is not a
+                positive integer or ``None``.
+            ValidationError: An invalid filter.
+            StoreError: Redis failed.
+        """
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return self._runner.run(facet_ops.facets(self._state, field, selection, limit=limit))
+
+    def stats(
+        self,
+        field: str,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+    ) -> FieldStats:
+        """Summarize a numeric field over the matching documents: count, min, max, mean, sum.
+
+        Documents without the field are left out (and not counted). One round
+        trip (``FT.AGGREGATE ... GROUPBY 0``). Non-integral numbers come back
+        from RediSearch with 12 significant digits (see :class:`FieldStats`).
+
+        Args:
+            field: A metadata field declared as ``"numeric"``.
+            genre: Any of these genres.
+            genres_all: Every one of these genres.
+            exclude_genres: None of these genres.
+            where: A filter over declared fields.
+
+        Returns:
+            The statistics; ``count`` 0 and ``min``, ``max``, ``mean`` ``None``
+            when no matching document has the field.
+
+        Raises:
+            InvalidQueryError: ``field`` is not a declared numeric field (the
+                message lists those).
+            ValidationError: An invalid filter.
+            StoreError: Redis failed.
+        """
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return self._runner.run(facet_ops.stats(self._state, field, selection))
 
     def list_documents(
         self,
@@ -205,7 +281,36 @@ class AsyncReads:
         where: Filter | None = None,
     ) -> dict[str, int]:
         selection = Selection(genre, genres_all, exclude_genres, where)
-        return await self._runner.run(reads.genres(self._state, selection))
+        return await self._runner.run(
+            facet_ops.facets(self._state, GENRE_FIELD, selection, limit=None)
+        )
+
+    @doc_of(Reads.facets)
+    async def facets(
+        self,
+        field: str,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+        limit: int | None = 20,
+    ) -> dict[str, int]:
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return await self._runner.run(facet_ops.facets(self._state, field, selection, limit=limit))
+
+    @doc_of(Reads.stats)
+    async def stats(
+        self,
+        field: str,
+        *,
+        genre: str | Sequence[str] | None = None,
+        genres_all: Sequence[str] | None = None,
+        exclude_genres: Sequence[str] | None = None,
+        where: Filter | None = None,
+    ) -> FieldStats:
+        selection = Selection(genre, genres_all, exclude_genres, where)
+        return await self._runner.run(facet_ops.stats(self._state, field, selection))
 
     @doc_of(Reads.list_documents)
     async def list_documents(

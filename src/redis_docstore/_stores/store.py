@@ -12,13 +12,7 @@ that the two expose the same methods, signatures and docstrings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from redis_docstore._embeddings import Embedder
-from redis_docstore._filters.expression import FieldKind
-from redis_docstore._ops.state import DEFAULT_EF_RUNTIME, StoreState
 from redis_docstore._runners import AsyncRunner, BlockingRunner
-from redis_docstore._schema import Algorithm, DataType, Distance
 from redis_docstore._stores.base import BaseStore
 from redis_docstore._stores.lifecycle import AsyncLifecycle, Lifecycle
 from redis_docstore._stores.reads import AsyncReads, Reads
@@ -76,40 +70,7 @@ class DocumentStore(Lifecycle, Writes, Reads, Search, BaseStore):
             or metadata field.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        index: str = "docstore",
-        prefix: str | None = None,
-        distance: Distance = "l2",
-        algorithm: Algorithm = "hnsw",
-        embedder: Embedder | None = None,
-        metadata_fields: Mapping[str, FieldKind] | None = None,
-        datatype: DataType = "float32",
-        ef_runtime: int | None = DEFAULT_EF_RUNTIME,
-        overwrite: bool = False,
-        index_timeout: float = 300.0,
-        retry_timeout: float = 10.0,
-        allow_eviction: bool = False,
-        query_timeout: float | None = None,
-    ) -> None:
-        state = StoreState(
-            index=index,
-            prefix=prefix,
-            distance=distance,
-            algorithm=algorithm,
-            embedder=embedder,
-            metadata_fields=metadata_fields,
-            datatype=datatype,
-            ef_runtime=ef_runtime,
-            overwrite=overwrite,
-            index_timeout=index_timeout,
-            allow_eviction=allow_eviction,
-            query_timeout=query_timeout,
-        )
-        super().__init__(url, state)
-        self._runner = BlockingRunner(url, state, retry_timeout=retry_timeout)
+    _runner_type = BlockingRunner
 
 
 class AsyncDocumentStore(AsyncLifecycle, AsyncWrites, AsyncReads, AsyncSearch, BaseStore):
@@ -120,37 +81,4 @@ class AsyncDocumentStore(AsyncLifecycle, AsyncWrites, AsyncReads, AsyncSearch, B
             :class:`DocumentStore`.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        index: str = "docstore",
-        prefix: str | None = None,
-        distance: Distance = "l2",
-        algorithm: Algorithm = "hnsw",
-        embedder: Embedder | None = None,
-        metadata_fields: Mapping[str, FieldKind] | None = None,
-        datatype: DataType = "float32",
-        ef_runtime: int | None = DEFAULT_EF_RUNTIME,
-        overwrite: bool = False,
-        index_timeout: float = 300.0,
-        retry_timeout: float = 10.0,
-        allow_eviction: bool = False,
-        query_timeout: float | None = None,
-    ) -> None:
-        state = StoreState(
-            index=index,
-            prefix=prefix,
-            distance=distance,
-            algorithm=algorithm,
-            embedder=embedder,
-            metadata_fields=metadata_fields,
-            datatype=datatype,
-            ef_runtime=ef_runtime,
-            overwrite=overwrite,
-            index_timeout=index_timeout,
-            allow_eviction=allow_eviction,
-            query_timeout=query_timeout,
-        )
-        super().__init__(url, state)
-        self._runner = AsyncRunner(url, state, retry_timeout=retry_timeout)
+    _runner_type = AsyncRunner
