@@ -88,6 +88,12 @@ def wait_until(condition: Callable[[], bool], *, deadline: float = 5.0) -> float
     return time.monotonic() - start
 
 
+SEARCHES = (
+    "search", "filtered", "genre", "range", "hybrid", "mmr", "many", "groups", "recommend",
+    "lean", "list", "iter",
+)  # fmt: skip
+
+
 def every_read(api: Any) -> dict[str, Any]:
     """What each kind of read sees: ids, counts, genres."""
     query = "a tale about apples"
@@ -99,11 +105,18 @@ def every_read(api: Any) -> dict[str, Any]:
         "hybrid": {h.id for h in api.search(query, k=50, text="apples")},
         "mmr": {h.id for h in api.search(query, k=50, mmr_lambda=0.5)},
         "many": {h.id for hits in api.search_many([query], k=50) for h in hits},
+        "groups": {
+            h.id for g in api.search_groups(query, limit=50, group_size=50) for h in g.hits
+        },
+        "recommend": {h.id for h in api.recommend([[30.0, 3.0, 1.0, 1.0]], k=50)},
+        "lean": {h.id for h in api.search(query, k=50, fields=["id", "distance"])},
         "list": {d.id for d in api.list_documents(limit=100)},
         "iter": {d.id for d in api.iter_documents()},
         "count": api.count(),
         "count_genre": api.count(genre="extra"),
         "genres": api.genres(),
+        "facets": api.facets("author"),
+        "stats": api.stats("year").count,
     }
 
 
@@ -120,13 +133,12 @@ def test_documents_added_with_a_ttl_vanish_from_every_read(api: Any) -> None:
     waited = wait_until(lambda: api.count() == 4)
     kept = {f"keep{i}" for i in range(4)}
     assert every_read(api) == {
-        **{name: kept for name in ("search", "filtered", "genre", "range", "hybrid", "mmr")},
-        "many": kept,
-        "list": kept,
-        "iter": kept,
+        **{name: kept for name in SEARCHES},
         "count": 4,
         "count_genre": 2,
         "genres": {"tales": 4, "extra": 2},
+        "facets": {"author0": 2, "author1": 1, "author2": 1},
+        "stats": 4,
     }
     assert all(api.get(f"gone{i}") is None for i in range(4))
     with pytest.raises(DocumentNotFoundError):
@@ -324,17 +336,23 @@ def test_expired_documents_not_yet_deleted_are_left_out(held: Any) -> None:
     assert (seen["count"], seen["count_genre"], seen["genres"]) == (
         8, 4, {"tales": 8, "extra": 4},
     )  # fmt: skip
-    # ... but no search or listing returns a document that no longer exists.
-    for name in ("search", "filtered", "genre", "range", "hybrid", "mmr", "many", "list", "iter"):
-        assert seen[name] == kept, name
+    assert (seen["facets"], seen["stats"]) == ({"author0": 4, "author1": 2, "author2": 2}, 8)
+    # ... but no search or listing that reads documents returns one that no longer exists;
+    gone = {f"gone{i}" for i in range(4)}
+    for name in SEARCHES:
+        assert seen[name] == (kept | gone if name == "lean" else kept), name
+    # a search for ids and distances only never reads them: a get() of its hit says None.
+    assert all(held.get(i) is None for i in gone)
     # Changes by filter skip them (nothing re-created), dry runs too.
     assert held.update(where=Num("year") >= 1900, metadata={"x": 1}, dry_run=True) == sorted(kept)
     assert held.update(where=Tag("genre") == "tales", metadata={"x": 1}) == sorted(kept)
-    assert held.get("gone0") is None
-    # A command that touches a key deletes it if expired (here, EXISTS of a dry
-    # run: none of them exists), and the index forgets it: counts are exact again.
-    assert held.delete([f"gone{i}" for i in range(4)], dry_run=True) == 0
-    assert (held.count(), held.genres()) == (4, {"tales": 4, "extra": 2})
+    # A command that touches a key deletes it if expired (JSON.GET above, EXISTS of
+    # a dry run), and the index forgets it: counts are exact again.
+    assert held.delete(sorted(gone), dry_run=True) == 0
+    assert (held.count(), held.genres(), held.stats("year").count) == (
+        4, {"tales": 4, "extra": 2}, 4,
+    )  # fmt: skip
+    assert {h.id for h in held.search("a tale", k=50, fields=["id", "distance"])} == kept
     assert held.delete(where=Tag("genre") == "tales") == 4
 
 
