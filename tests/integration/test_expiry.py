@@ -29,8 +29,10 @@ from redis_docstore import (
     DocumentStore,
     InvalidDocumentError,
     Num,
+    StoreFullError,
     Tag,
     ValidationError,
+    WriteError,
 )
 from redis_docstore._server import EmbeddedServer
 from redis_docstore.testing import StoreNames
@@ -287,6 +289,36 @@ def test_a_restarted_server_drops_what_expired_while_it_was_down(tmp_path: Path)
             }  # fmt: skip
             left = store.ttl("later0")
             assert left is not None and 3590 < left < 3600
+    finally:
+        server.stop()
+
+
+def test_a_full_server_never_keeps_a_document_without_the_ttl_it_was_given() -> None:
+    # noeviction: Redis refuses JSON.SET as it is queued, and then the document's EXEC.
+    server = EmbeddedServer(extra_args=["--maxmemory", "30mb", "--maxmemory-policy", "noeviction"])
+    server.start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        with DocumentStore(server.url, index="full", prefix="full", embedder=Tiny()) as store:
+            error: WriteError | None = None
+            for round_ in range(200):  # 500 documents of ~2 KB per call
+                batch = [
+                    Document(content=f"{round_}-{i} " + "x" * 2000, genre="g", id=f"r{round_}x{i}")
+                    for i in range(500)
+                ]
+                try:
+                    store.add(batch, ttl=3600)
+                except WriteError as exc:
+                    error = exc
+                    break
+            assert isinstance(error, StoreFullError), error
+            assert error.confirmed and error.unconfirmed
+            keys = [k for k in client.scan_iter(match="full:*", count=1000) if k != b"full::meta"]
+            ttls = [client.pttl(k) for k in keys]
+            assert len(keys) > 1000 and all(t > 3_500_000 for t in ttls), min(ttls)
+            assert all(store.get(i) is None for i in error.unconfirmed)
+            assert store.count() == len(keys)
+        client.close()
     finally:
         server.stop()
 
