@@ -97,9 +97,15 @@ def full_workflow(store: DocumentStore) -> None:
     assert store.update("p1", genre="people").genre == ["people"]
     assert store.update("p1", content="That is a very glad person").content.endswith("glad person")
     assert store.info()["documents"] == 4
+    assert store.update(where=Tag("genre") == "pets", metadata={"seen": True}) == ["p2", "p4"]
+    assert store.add(DOCS[2], ttl=60) == ["p3"]
+    assert store.expire(["p2"], 60) == 1 and store.persist("p3") == 1
+    assert store.ttl("p3") is None and store.ttl("p2") is not None
+    assert store.delete(["p1", "p3"], dry_run=True) == 2
     assert store.delete("p1") == 1
     assert store.delete(where=Tag("genre") == "weather") == 1
-    assert store.reembed(TinyThree()) == 2
+    assert store.reembed(TinyThree()) == 2  # p2's expiry carried over
+    assert store.ttl("p2") is not None
     assert store.reembed(Tiny()) == 2  # a second generation: the alias is moved
     assert {h.id for h in store.search("happy", k=4)} == {"p2", "p4"}
     store.drop(delete_documents=True)
@@ -118,6 +124,8 @@ async def async_workflow(store: AsyncDocumentStore) -> None:
     assert len([d async for d in store.iter_documents(batch_size=1)]) == 4
     assert (await store.get("p2")) is not None
     await store.update("p2", genre="dogs")
+    assert await store.update(where=Tag("genre") == "dogs", metadata={"x": 1}) == ["p2"]
+    assert await store.expire("p2", 60) == 1
     await store.info()
     assert await store.delete("p1") == 1
     assert await store.delete(where=Tag("genre") == "weather") == 1
@@ -382,12 +390,19 @@ def acl_rules(prefix: str) -> list[str]:
         "+hdel",
         "+hpexpire",
         "+unlink",
+        "+exists",
+        "+persist",
+        "+pexpire",
+        "+pexpireat",
+        "+pttl",
+        "+pexpiretime",
         "+scan",
         "+multi",
         "+exec",
         "+json.set",
         "+json.get",
         "+json.mget",
+        "+json.merge",
         "+ft.create",
         "+ft.info",
         "+ft.search",

@@ -20,6 +20,17 @@ class Tiny:
 
 
 GUARD_OK = ["1", None]  # the guard's HMGET: generation 1, no migration running
+PER_DOCUMENT = 2  # without a TTL: JSON.SET, then PERSIST (see write_commands)
+
+
+def written(n: int, reply: Any = "OK") -> list[Any]:
+    """The replies of ``n`` documents' writes without a TTL: the JSON.SET's, PERSIST's 0."""
+    return [reply, 0] * n
+
+
+def documents_in(commands: Sequence[Any]) -> int:
+    """How many documents a write pipeline carries (its writes, then the check and guard)."""
+    return (len(commands) - 2) // PER_DOCUMENT
 
 
 def indexed(store: DocumentStore, docs: list[Document]) -> dict[str, Any]:
@@ -45,14 +56,14 @@ def written_batches(docs: list[Document]) -> tuple[list[int], list[int]]:
             embedded.append(len(effect.texts))
             reply = Tiny().embed_many(effect.texts)
         elif isinstance(effect, Submit):
-            pipelines.append(len(effect.commands.commands) - 2)  # writes, check, guard
+            pipelines.append(documents_in(effect.commands.commands))
             reply = len(pipelines)
             tickets[reply] = pipelines[-1]
         elif isinstance(effect, Collect):
-            reply = ["OK"] * tickets.pop(effect.ticket) + [indexed(store, docs), GUARD_OK]
+            reply = [*written(tickets.pop(effect.ticket)), indexed(store, docs), GUARD_OK]
         elif isinstance(effect, Commands):  # the last batch, sent directly
-            pipelines.append(len(effect.commands) - 2)
-            reply = ["OK"] * pipelines[-1] + [indexed(store, docs), GUARD_OK]
+            pipelines.append(documents_in(effect.commands))
+            reply = [*written(pipelines[-1]), indexed(store, docs), GUARD_OK]
         else:
             raise AssertionError(f"unexpected effect {effect!r}")
 
@@ -94,8 +105,8 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
     store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects
     check = indexed(store, docs)
     replies = {
-        1: ["OK"] * 200 + [oom] * (WRITE_BATCH - 200) + [check, GUARD_OK],
-        2: ["OK"] * 10 + [oom] * (WRITE_BATCH - 10) + [check, GUARD_OK],
+        1: written(200) + written(WRITE_BATCH - 200, oom) + [check, GUARD_OK],
+        2: written(10) + written(WRITE_BATCH - 10, oom) + [check, GUARD_OK],
     }
     submitted: list[int] = []
 
@@ -105,7 +116,7 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
         while True:
             effect = flow.send(reply)
             if isinstance(effect, Submit):
-                submitted.append(len(effect.commands.commands) - 2)
+                submitted.append(documents_in(effect.commands.commands))
                 reply = len(submitted)
             elif isinstance(effect, Collect):
                 reply = replies.pop(effect.ticket)
@@ -143,14 +154,14 @@ def test_each_pipeline_ends_with_a_search_for_its_own_keys_and_no_ft_info() -> N
     def answer(store: DocumentStore, effect: Any) -> Any:
         assert isinstance(effect, Commands), effect  # one pipeline: sent directly
         sent.append(effect.commands)
-        return ["OK"] * 3 + [indexed(store, docs), GUARD_OK]
+        return [*written(3), indexed(store, docs), GUARD_OK]
 
     report = drive_load(docs, answer)
     assert report.ids == ["d0", "d1", "d2"]
     (commands,) = sent
-    assert [c[0] for c in commands] == ["JSON.SET"] * 3 + ["FT.SEARCH", "HMGET"]
+    assert [c[0] for c in commands] == ["JSON.SET", "PERSIST"] * 3 + ["FT.SEARCH", "HMGET"]
     check = commands[-2]
-    keys = [c[1] for c in commands[:3]]
+    keys = [c[1] for c in commands[:6:2]]
     assert check[check.index("INKEYS") + 1 :][: len(keys) + 1] == (3, *keys)
     assert not any(c[0] == "FT.INFO" for c in commands)
 
@@ -166,7 +177,7 @@ def test_a_written_document_the_index_lacks_is_an_indexing_error() -> None:
     def answer(store: DocumentStore, effect: Any) -> Any:
         asked.append(effect.commands[0][0])
         if effect.commands[0][0] == "JSON.SET":  # the check finds only d0
-            return ["OK", "OK", indexed(store, docs[:1]), GUARD_OK]
+            return [*written(2), indexed(store, docs[:1]), GUARD_OK]
         if effect.transaction:  # the confirmation: d1 exists, unindexed
             assert effect.commands[0][:2] == ("JSON.GET", store.settings.key("d1"))
             return ['[["g"]]', indexed(store, [])]
@@ -184,7 +195,7 @@ def test_a_document_deleted_between_write_and_check_is_no_indexing_error() -> No
 
     def answer(store: DocumentStore, effect: Any) -> Any:
         if effect.commands[0][0] == "JSON.SET":
-            return ["OK", indexed(store, []), GUARD_OK]  # another client deleted it meanwhile
+            return [*written(1), indexed(store, []), GUARD_OK]  # deleted by another client
         return [None, indexed(store, [])]  # gone: not written-but-invisible
 
     assert drive_load(docs, answer).ids == ["d0"]
@@ -219,10 +230,10 @@ def test_an_add_cut_by_a_migration_confirms_only_the_batches_before_it() -> None
 
     def answer(store: DocumentStore, effect: Any) -> Any:
         if isinstance(effect, Submit):
-            return len(effect.commands.commands) - 2
+            return documents_in(effect.commands.commands)
         if isinstance(effect, Collect):
-            return ["OK"] * effect.ticket + [indexed(store, docs), next(guards)]
-        return ["OK"] * (len(effect.commands) - 2) + [indexed(store, docs), next(guards)]
+            return [*written(effect.ticket), indexed(store, docs), next(guards)]
+        return [*written(documents_in(effect.commands)), indexed(store, docs), next(guards)]
 
     with pytest.raises(MigrationInProgressError) as info:
         drive_load(docs, answer)

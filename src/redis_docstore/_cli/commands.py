@@ -1,4 +1,4 @@
-"""The ``docstore`` command: add, search, recommend, count, export documents from a shell.
+"""The ``docstore`` command: add, search, recommend, count, export, change documents from a shell.
 
 Every command prints JSON (and only JSON) on stdout; progress, summaries and
 errors go to stderr. Without ``--url`` (or ``REDIS_URL``) a command runs an
@@ -15,7 +15,8 @@ The store and the model are imported inside the commands, so ``docstore
 --help`` loads neither torch nor the model. The options are in
 :mod:`~redis_docstore._cli.options`, file input and output in :mod:`~redis_docstore._cli.files`,
 the ``--where`` grammar in :mod:`~redis_docstore._cli.where`, progress bars in
-:mod:`~redis_docstore._cli.progress`.
+:mod:`~redis_docstore._cli.progress`, the commands that change stored documents
+(delete, update, expire, persist) in :mod:`~redis_docstore._cli.changes`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -32,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from redis_docstore._cli.changes import add_change_commands, ttl_seconds
 from redis_docstore._cli.files import (
     InputError,
     WriteReport,
@@ -91,7 +94,9 @@ content, genre (a string or a list), and optionally id, metadata, embedding (wha
 `docstore export` writes). CSV: a header row; columns content and genre (or
 genres; several genres in one cell separated by '|'), optionally id; every other
 column is a metadata key (empty cells are left out; plain decimal numbers become
-numbers). stdout gets {"added", "unchanged", "rejected", "rejections"}."""
+numbers). With --ttl SECONDS every document added (or found unchanged) expires
+SECONDS from now; without it, none expires. stdout gets {"added", "unchanged",
+"rejected", "rejections"}."""
 RECOMMEND_HELP: Final = """\
 Documents like the --positive examples and unlike the --negative ones (ids of stored
 documents, or texts with --positive-text/--negative-text). The example documents are
@@ -139,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     add.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     add.add_argument("--progress", action="store_true", help="a progress bar even off a terminal")
+    add.add_argument(
+        "--ttl", type=ttl_seconds, metavar="SECONDS", help="the documents expire after SECONDS"
+    )
     search = command("search", "search by meaning", cmd_search)
     search_options(search)
     recommend = command(
@@ -166,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     for p in (search, recommend, count, genres, facets, stats, export):
         filter_options(p)
+    add_change_commands(command, _open_store)
     command("info", "show the index: schema, counts, memory, indexing failures", cmd_info)
     serve = command(
         "serve", "run the embedded server on --data-dir until Ctrl-C/SIGTERM", cmd_serve
@@ -266,7 +275,7 @@ def cmd_add(args: argparse.Namespace, opts: Options, out: IO[str]) -> int:
                 with _open_store(opts) as store, _bar(show, check.documents, "adding") as bar:
                     written = write_sources(
                         sources,
-                        store.load,
+                        functools.partial(store.load, ttl=args.ttl),
                         batch_size=args.batch_size,
                         distance=opts.distance,
                         keep_ids=args.ids,

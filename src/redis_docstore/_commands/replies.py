@@ -115,6 +115,8 @@ def parse_search_reply(reply: Any, *, key_prefix: str, distance: Distance = "l2"
         hits = []
         for i in range(1, len(reply), 2):
             f = reply[i + 1]
+            if f is None:  # expired, not yet deleted: see _results
+                continue
             if len(f) == 8 and f[0] == d and f[2] == c and f[4] == g and f[6] == m:
                 hits.append(
                     Hit(reply[i][cut:], f[3], tuple(loads(f[5])), float(f[1]), loads(f[7]))
@@ -185,18 +187,29 @@ def _hit(id: str, attrs: Mapping[str, Any]) -> Hit:
 
 
 def _results(reply: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(key, returned fields) of each result of an ``FT.SEARCH`` reply."""
+    """(key, returned fields) of each result of an ``FT.SEARCH`` reply.
+
+    A document whose key expired but is not deleted yet (Redis deletes expired
+    keys lazily and in a background cycle; the index drops them when it is
+    told of the deletion) is still matched, with no fields at all (``None``):
+    it is left out, as the document no longer exists.
+    """
     if isinstance(reply, list):  # RESP2: [total, key, [field, value, ...], ...]
         if len(reply) > 1 and isinstance(reply[1], bytes):
             reply = decoded(reply)
         return [
             (reply[i], dict(zip(reply[i + 1][::2], reply[i + 1][1::2], strict=True)))
             for i in range(1, len(reply), 2)
+            if reply[i + 1] is not None
         ]
     if b"results" in reply:
         reply = decoded(reply)
     check_complete(reply)
-    return [(result["id"], result["extra_attributes"]) for result in reply.get("results", ())]
+    return [
+        (result["id"], result["extra_attributes"])
+        for result in reply.get("results", ())
+        if result.get("extra_attributes") is not None
+    ]
 
 
 def returned_embeddings(reply: Any) -> list[list[float]]:
@@ -219,12 +232,13 @@ def result_keys(reply: Mapping[Any, Any] | list[Any]) -> list[str]:
 
 
 def aggregate_keys(reply: Mapping[Any, Any]) -> list[str]:
-    """The keys of an :func:`aggregate_keys_command` reply (or cursor page)."""
+    """The keys of an :func:`aggregate_keys_command` reply (or cursor page).
+
+    A row without fields is a document that expired and is not deleted yet: left out.
+    """
     check_complete(reply)
-    return [
-        as_text(_get(_get(result, "extra_attributes"), "__key"))
-        for result in _get(reply, "results", [])
-    ]
+    rows = (_get(result, "extra_attributes") for result in _get(reply, "results", []))
+    return [as_text(_get(row, "__key")) for row in rows if row]
 
 
 def parse_documents(
@@ -259,6 +273,8 @@ def parse_hybrid_reply(
     hits = []
     for row in _get(reply, "results") or []:
         attrs = {as_text(k): v for k, v in (_get(row, "extra_attributes") or {}).items()}
+        if KEY_FIELD not in attrs or DISTANCE_ALIAS not in attrs:
+            continue  # expired, not yet deleted: nothing could be loaded (see _results)
         dist = float(as_text(attrs[DISTANCE_ALIAS]))
         genres = attrs.get("$.genre")
         metadata = attrs.get("$.metadata")

@@ -10,6 +10,7 @@ result. The stores call them directly and hand them to their runner
 Modules, by concept: ``state`` (what the operations share), ``meta`` (the
 store's meta hash), ``lifecycle`` (open, check, wait for, drop the index),
 ``filtering`` (filter expressions, cached), ``embedding`` (texts to vectors,
-cached), ``reads``, ``writes``, ``spec`` (a search's options, validated once),
+cached), ``reads``, ``writes``, ``bulk`` (update and delete by filter), ``expiry``
+(a stored document's TTL), ``spec`` (a search's options, validated once),
 ``search``, ``recommend`` (by example) and ``migration`` (``reembed``).
 """

@@ -33,12 +33,23 @@ from redis_docstore._ops.meta import embedder_name, meta_fields, meta_key
 from redis_docstore._ops.state import StoreState
 from redis_docstore._schema import ID_SCHEMES, expected_shape, schema_differences
 
-__all__ = ["UNSAFE_EVICTION", "check_eviction", "create", "drop", "ensure", "wait_indexed"]
+__all__ = [
+    "UNSAFE_EVICTION",
+    "VOLATILE_EVICTION",
+    "check_eviction",
+    "create",
+    "drop",
+    "ensure",
+    "wait_indexed",
+    "warn_ttl_eviction",
+]
 
 logger = logging.getLogger("redis_docstore")
 
 # Policies that may evict keys without a TTL, i.e. documents.
 UNSAFE_EVICTION = frozenset({"allkeys-lru", "allkeys-lfu", "allkeys-random"})
+# Policies that may evict keys with a TTL: documents given one, before they expire.
+VOLATILE_EVICTION = frozenset({"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"})
 
 
 def create(state: StoreState, overwrite: bool | None = None) -> Flow[None]:
@@ -127,6 +138,7 @@ def check_eviction(state: StoreState, reply: Any) -> None:
     if isinstance(reply, Exception):
         return  # CONFIG is often denied to application users: nothing to check
     policy = decode(next(iter(reply.values()), "")) if isinstance(reply, dict) else ""
+    state.eviction_policy = policy
     if policy not in UNSAFE_EVICTION:
         return
     message = (
@@ -136,6 +148,27 @@ def check_eviction(state: StoreState, reply: Any) -> None:
     )
     if not state.allow_eviction:
         raise UnsafeEvictionError(message + ", or pass allow_eviction=True.")
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    logger.warning(message)
+
+
+def warn_ttl_eviction(state: StoreState) -> None:
+    """Warn (once per store) that a ``volatile-*`` policy may evict documents given a TTL.
+
+    Such a policy evicts only keys with a TTL: documents without one are safe
+    (the store opens without a word), but a document given a TTL may be
+    evicted before it expires when memory runs out. Called when a TTL is set,
+    after the index was opened (which read the policy).
+    """
+    policy = state.eviction_policy
+    if policy not in VOLATILE_EVICTION or state.ttl_eviction_warned:
+        return
+    state.ttl_eviction_warned = True
+    message = (
+        f"the server's maxmemory-policy is {policy!r}: when memory runs out, Redis may "
+        "delete documents that have a TTL before they expire (documents without one "
+        "are never evicted); use 'noeviction' to have writes fail instead"
+    )
     warnings.warn(message, RuntimeWarning, stacklevel=4)
     logger.warning(message)
 

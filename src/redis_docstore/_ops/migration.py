@@ -8,7 +8,8 @@ opening it with another embedder is a ``SchemaMismatchError``.
 model, waits for that index to be complete, and then, in one MULTI/EXEC,
 points the store's index name at it (an alias from then on), drops the old
 index and records the new generation. Searches see the old index or the
-complete new one, never a half-built index.
+complete new one, never a half-built index. A document that expires keeps its
+expiry time: its copy expires at the same instant.
 """
 
 from __future__ import annotations
@@ -107,7 +108,13 @@ def _copy(
     batch_size: int,
     lease: tuple[Any, ...],
 ) -> Flow[int]:
-    """Every document of the store, embedded by ``embedder``, written under ``new``."""
+    """Every document of the store, embedded by ``embedder``, written under ``new``.
+
+    Each copy gets its original's expiry time (``PEXPIRETIME``, an absolute
+    time, read after the model's work: ``PEXPIREAT`` on the copy); a document
+    gone by then (deleted, or expired) is not copied.
+    """
+    old = state.settings
     copied = 0
     cursor: int | None = None
     while cursor != 0:
@@ -123,19 +130,19 @@ def _copy(
             distance=new.distance,
             metadata_fields=dict(new.metadata_fields),
         )
-        yield Commands(
-            [
-                (
-                    "JSON.SET",
-                    new.key(r.id),
-                    "$",
-                    r.to_json(r.embedding if r.embedding is not None else []),
-                )
-                for r in records
-            ]
-            + [lease],
-            "writing re-embedded documents",
-            transaction=True,
+        expiry = yield Commands(
+            [("PEXPIRETIME", old.key(r.id)) for r in records], "reading expiry times"
         )
-        copied += len(records)
+        commands: list[tuple[Any, ...]] = []
+        for r, at in zip(records, expiry, strict=True):
+            if int(at) == -2:
+                continue  # deleted or expired since it was read
+            key = new.key(r.id)
+            commands.append(
+                ("JSON.SET", key, "$", r.to_json(r.embedding if r.embedding is not None else []))
+            )
+            if int(at) >= 0:
+                commands.append(("PEXPIREAT", key, int(at)))
+        yield Commands([*commands, lease], "writing re-embedded documents", transaction=True)
+        copied += sum(c[0] == "JSON.SET" for c in commands)
     return copied

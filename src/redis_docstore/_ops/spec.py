@@ -222,10 +222,16 @@ class SearchSpec:
         return [hits[i] for i in order]
 
     def may_be_incomplete(self, hits: Sequence[Hit]) -> bool:
-        """Short of k hits where HNSW may have missed matching documents."""
+        """Short of k hits where HNSW may have missed matching documents.
+
+        Never without a filter: HNSW then returns k hits whenever the index
+        holds k documents; a short list means some were deleted (or expired)
+        between the index's answer and the reading of their fields.
+        """
         wanted = self.k if self.fetch_k is None else self.fetch_k
         return (
             not self.exact
+            and self.expression != "*"
             and self.settings.algorithm == "hnsw"
             and self.max_distance is None
             and self.text is None

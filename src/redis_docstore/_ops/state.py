@@ -58,6 +58,10 @@ class StoreState:
         overwrite: Replace an index of another schema when opening it.
         index_timeout: Seconds to wait for an index still indexing.
         allow_eviction: Accept an ``allkeys-*`` eviction policy.
+        eviction_policy: The server's ``maxmemory-policy``, read when the index
+            was opened (``None``: not read, or ``CONFIG`` was denied).
+        ttl_eviction_warned: The warning that a ``volatile-*`` policy may evict
+            documents given a TTL was given (see ``lifecycle.warn_ttl_eviction``).
         embedding_cache_size: How many (model, text) embeddings to keep; 0: none.
         filter_cache: Rendered filter expressions, by filter arguments.
         spec_cache: Search specs, by search options.
@@ -112,6 +116,8 @@ class StoreState:
         self.overwrite = overwrite
         self.index_timeout = index_timeout
         self.allow_eviction = allow_eviction
+        self.eviction_policy: str | None = None
+        self.ttl_eviction_warned = False
         self.embedders: dict[int, Embedder] = {1: self.embedder}
         self.embedding_cache_size = EMBEDDING_CACHE_SIZE
         self.filter_cache: dict[Any, str] = {}

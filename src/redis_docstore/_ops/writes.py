@@ -1,12 +1,14 @@
-"""Writing documents: add/load, update and delete, and saying exactly what landed.
+"""Writing documents: add/load, update and delete by id, and saying exactly what landed.
 
 :func:`load` is ``add``/``load``: validate (:func:`records`), skip what is
-stored unchanged, embed batch n+1 while batch n is written, check that Redis
+stored unchanged, embed batch n+1 while batch n is written, give every
+document written the expiry asked for (a TTL, or none), check that Redis
 indexed what it stored, and report exactly which documents were written when
 something fails. :func:`update` changes fields in one transaction;
-:func:`delete_ids` and :func:`delete_where` delete. Every write is followed,
-in its pipeline, by the guard (:func:`guard_command`, :func:`check_guard`)
-that refuses to acknowledge what a running ``reembed`` may not carry over.
+:func:`delete_ids` deletes. Every write is followed, in its pipeline, by the
+guard (:func:`guard_command`, :func:`check_guard`) that refuses to acknowledge
+what a running ``reembed`` may not carry over. Changes by filter are in
+:mod:`.bulk`, expiry of stored documents in :mod:`.expiry`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 import orjson
 
 from redis_docstore._commands.replies import decode, result_keys
-from redis_docstore._commands.search import indexed_keys_command, search_ids_command
+from redis_docstore._commands.search import indexed_keys_command
+from redis_docstore._commands.writes import expiry_command, ttl_milliseconds
 from redis_docstore._connection import translate
 from redis_docstore._documents import (
     Document,
@@ -45,21 +48,17 @@ from redis_docstore._errors import (
     ValidationError,
     WriteError,
 )
-from redis_docstore._filters.expression import Filter
 from redis_docstore._ops.embedding import embed
-from redis_docstore._ops.filtering import Selection
-from redis_docstore._ops.filtering import expression as filter_expression
-from redis_docstore._ops.lifecycle import ensure
+from redis_docstore._ops.lifecycle import ensure, warn_ttl_eviction
 from redis_docstore._ops.meta import MIGRATING, meta_key
 from redis_docstore._ops.state import StoreState
 from redis_docstore._schema import IndexSettings
 
 __all__ = [
-    "DELETE_BATCH",
     "WRITE_BATCH",
     "check_guard",
     "delete_ids",
-    "delete_where",
+    "document_errors",
     "guard_command",
     "indexing_error",
     "load",
@@ -69,6 +68,7 @@ __all__ = [
     "write",
     "write_commands",
     "write_error",
+    "writes_per_document",
 ]
 
 # Documents per pipeline. Measured (store ingest of 30k documents, best of 2,
@@ -76,7 +76,6 @@ __all__ = [
 # 2,000: 2,273. Small batches keep the server busier (one is in flight while
 # the next is built); 250 halves the round trips of 100 for the same rate.
 WRITE_BATCH = 250
-DELETE_BATCH = 1000  # keys per delete-by-filter round
 
 
 def records(
@@ -107,18 +106,28 @@ def records(
 
 
 def load(
-    state: StoreState, documents: Iterable[Document] | Document, *, skip_unchanged: bool
+    state: StoreState,
+    documents: Iterable[Document] | Document,
+    *,
+    skip_unchanged: bool,
+    ttl: object = None,
 ) -> Flow[LoadReport]:
     """Add or replace documents; with ``skip_unchanged``, leave those stored unchanged.
 
-    See ``DocumentStore.add`` and ``DocumentStore.load`` for the contract.
+    Every document given ends with the expiry asked for: ``ttl`` (seconds or a
+    timedelta) from now, or none at all (``None``), whether it was written or
+    found unchanged. See ``DocumentStore.add`` and ``DocumentStore.load`` for
+    the contract.
     """
+    ttl_ms = None if ttl is None else ttl_milliseconds(ttl)
     documents = [documents] if isinstance(documents, Document) else list(documents)
     checked = state.settings
     prepared = records(state, documents)
     if not prepared:
         return LoadReport(ids=[])
     yield from ensure(state)
+    if ttl_ms is not None:
+        warn_ttl_eviction(state)
     s = state.settings
     if s is not checked:
         # The index, opened just now, keeps an older id scheme, or a reembed
@@ -129,14 +138,26 @@ def load(
     unchanged: set[str] = set()
     if skip_unchanged:
         stored = yield Commands(
-            [("JSON.GET", s.key(r.id), "$.content", "$.genre", "$.metadata") for r in todo],
+            [("JSON.GET", s.key(r.id), "$.content", "$.genre", "$.metadata") for r in todo]
+            + [("PTTL", s.key(r.id)) for r in todo],
             "reading stored documents",
         )
-        unchanged = {r.id for r, raw in zip(todo, stored, strict=True) if same(r, raw)}
+        docs, pttls = stored[: len(todo)], stored[len(todo) :]
+        kept = [(r, t) for r, raw, t in zip(todo, docs, pttls, strict=True) if same(r, raw)]
+        unchanged = {r.id for r, _ in kept}
         todo = [r for r in todo if r.id not in unchanged]
+        # Unchanged documents are not written, but get the expiry asked for:
+        # the TTL refreshed, or a TTL they had removed.
+        fix = [r.id for r, t in kept if ttl_ms is not None or int(t) >= 0]
+        if fix:
+            *_, guard = yield Commands(
+                [*(expiry_command(s.key(i), ttl_ms) for i in fix), guard_command(state)],
+                "setting the expiry of unchanged documents",
+            )
+            check_guard(s, guard, fix)
     last = {r.id for r in todo}
     if todo:
-        missed = yield from write(state, todo, s)
+        missed = yield from write(state, todo, s, ttl_ms=ttl_ms)
         if missed:
             raise (yield from indexing_error(state, missed))
     ids = [r.id for r in prepared]
@@ -148,7 +169,11 @@ def load(
 
 
 def write(
-    state: StoreState, records: Sequence[Record], settings: IndexSettings | None = None
+    state: StoreState,
+    records: Sequence[Record],
+    settings: IndexSettings | None = None,
+    *,
+    ttl_ms: int | None = None,
 ) -> Flow[list[str]]:
     """Embed and write in batches, the model's work overlapping Redis' work.
 
@@ -161,12 +186,14 @@ def write(
 
     Each pipeline ends with a search for its own keys (``INKEYS``), which
     Redis runs right after the writes: it costs the server a lookup per key,
-    whatever the size of the index.
+    whatever the size of the index. Each document's expiry follows its write
+    (:func:`write_commands`).
 
     Args:
         state: The store's state.
         records: Validated documents.
         settings: The settings (generation) written to; the store's by default.
+        ttl_ms: Every document's time to live in ms; ``None``: no expiry.
 
     Returns:
         The ids written that Redis did not index (normally none: validation
@@ -190,7 +217,7 @@ def write(
             # RESP2: nothing here can be partial, and its replies cost less to
             # make and read (~30 us of a single-document add).
             effect = Commands(
-                write_commands(s, batch, vectors, guard_command(state)),
+                write_commands(s, batch, vectors, guard_command(state), ttl_ms=ttl_ms),
                 "writing documents",
                 allow_errors=True,
                 protocol=2,
@@ -198,16 +225,16 @@ def write(
             if n < len(batches):
                 in_flight.append((batch, (yield Submit(effect))))
                 if len(in_flight) > 1:
-                    ok, bad = yield from collect(state, s, *in_flight.pop(0))
+                    ok, bad = yield from collect(state, s, *in_flight.pop(0), ttl_ms=ttl_ms)
                     confirmed += ok
                     missed += bad
             else:
                 replies = yield effect
                 while in_flight:
-                    ok, bad = yield from collect(state, s, *in_flight.pop(0))
+                    ok, bad = yield from collect(state, s, *in_flight.pop(0), ttl_ms=ttl_ms)
                     confirmed += ok
                     missed += bad
-                ok, bad = yield from confirm(state, s, batch, replies)
+                ok, bad = yield from confirm(state, s, batch, replies, ttl_ms=ttl_ms)
                 confirmed += ok
                 missed += bad
     except (StoreError, ValidationError) as exc:
@@ -222,11 +249,8 @@ def write(
                 replies = yield Collect(ticket)
             except StoreError:
                 continue
-            written += [
-                r.id
-                for r, e in zip(batch, replies[: len(batch)], strict=True)
-                if not isinstance(e, Exception)
-            ]
+            errors = document_errors(replies, len(batch), ttl_ms)
+            written += [r.id for r, e in zip(batch, errors, strict=True) if e is None]
         done = set(written)
         rest = [r.id for r in records if r.id not in done]
         raise write_error(exc, written, rest) from exc
@@ -311,67 +335,94 @@ def delete_ids(state: StoreState, ids: Iterable[str] | str) -> Flow[int]:
     return int(deleted)
 
 
-def delete_where(state: StoreState, where: Filter) -> Flow[int]:
-    """Delete every document matching ``where``, in rounds of ``DELETE_BATCH``; how many.
-
-    Raises:
-        InvalidFilterError: An invalid filter; nothing was deleted.
-    """
-    expression = filter_expression(state, Selection(where=where))
-    yield from ensure(state)
-    total = 0
-    while True:
-        s = state.settings
-        (reply,) = yield Commands(
-            [search_ids_command(s.name, expression, limit=DELETE_BATCH)],
-            "finding documents to delete",
-        )
-        keys = result_keys(reply)
-        if not keys:
-            return total
-        deleted, guard = yield Commands(
-            [("UNLINK", *keys), guard_command(state)], "deleting documents"
-        )
-        check_guard(s, guard, [k.removeprefix(s.key_prefix) for k in keys])
-        total += int(deleted)
-
-
 def write_commands(
     settings: IndexSettings,
     batch: Sequence[Record],
     vectors: Sequence[VectorLike],
     guard: tuple[Any, ...],
+    *,
+    ttl_ms: int | None = None,
 ) -> list[tuple[Any, ...]]:
-    """A batch's ``JSON.SET`` commands, the search that checks they were indexed, the guard."""
+    """A batch's writes, the search that checks they were indexed, the guard.
+
+    Each document is written by :func:`writes_per_document` commands:
+    ``JSON.SET`` then ``PERSIST`` without a TTL (``JSON.SET`` on the root keeps
+    an old TTL, and an added document replaces the stored one, expiry
+    included); with a TTL, ``JSON.SET`` and ``PEXPIRE`` in a MULTI/EXEC of
+    their own, so that no document is ever stored without the TTL it was
+    given (a client dying half-way through sending a pipeline leaves a
+    transaction unexecuted, not half done). A transaction per document, not
+    per batch: it holds the server for one document's write only.
+    """
     keys = [settings.key(r.id) for r in batch]
-    commands: list[tuple[Any, ...]] = [
-        ("JSON.SET", key, "$", r.to_json(v))
-        for key, r, v in zip(keys, batch, vectors, strict=True)
-    ]
+    commands: list[tuple[Any, ...]] = []
+    for key, r, v in zip(keys, batch, vectors, strict=True):
+        write = ("JSON.SET", key, "$", r.to_json(v))
+        if ttl_ms is None:
+            commands += [write, expiry_command(key, None)]
+        else:
+            commands += [("MULTI",), write, expiry_command(key, ttl_ms), ("EXEC",)]
     commands.append(indexed_keys_command(settings.name, keys))
     commands.append(guard)
     return commands
 
 
+def writes_per_document(ttl_ms: int | None) -> int:
+    """How many commands :func:`write_commands` sends per document."""
+    return 2 if ttl_ms is None else 4
+
+
+def document_errors(
+    replies: Sequence[Any], count: int, ttl_ms: int | None
+) -> list[Exception | None]:
+    """Each document's error (``None``: written) from the replies of :func:`write_commands`.
+
+    ``replies`` start with the ``count`` documents' replies; an error may be a
+    command's own reply (``OOM`` refuses ``JSON.SET`` as it is queued, and
+    then ``EXEC``), or one in the reply of ``EXEC``.
+    """
+    per = writes_per_document(ttl_ms)
+    errors: list[Exception | None] = []
+    for i in range(count):
+        group = replies[i * per : (i + 1) * per]
+        found = [e for e in group if isinstance(e, Exception)]
+        if not found and isinstance(group[-1], list):  # EXEC
+            found = [e for e in group[-1] if isinstance(e, Exception)]
+        errors.append(found[0] if found else None)
+    return errors
+
+
 def collect(
-    state: StoreState, settings: IndexSettings, batch: Sequence[Record], ticket: Any
+    state: StoreState,
+    settings: IndexSettings,
+    batch: Sequence[Record],
+    ticket: Any,
+    *,
+    ttl_ms: int | None = None,
 ) -> Flow[tuple[list[str], list[str]]]:
     """Wait for one submitted batch: :func:`confirm` of its replies."""
-    return (yield from confirm(state, settings, batch, (yield Collect(ticket))))
+    replies = yield Collect(ticket)
+    return (yield from confirm(state, settings, batch, replies, ttl_ms=ttl_ms))
 
 
 def confirm(
-    state: StoreState, settings: IndexSettings, batch: Sequence[Record], replies: Sequence[Any]
+    state: StoreState,
+    settings: IndexSettings,
+    batch: Sequence[Record],
+    replies: Sequence[Any],
+    *,
+    ttl_ms: int | None = None,
 ) -> Flow[tuple[list[str], list[str]]]:
     """The ids a batch wrote and those of them Redis did not index; or a WriteError.
 
     ``replies`` are those of :func:`write_commands` for ``settings`` (the generation
-    written to): one per document, then the ``INKEYS`` search, then the guard
-    (:func:`check_guard`).
+    written to): the documents' (:func:`document_errors`), then the ``INKEYS``
+    search, then the guard (:func:`check_guard`).
     """
-    *writes, check, guard = replies
-    ok = [r.id for r, e in zip(batch, writes, strict=True) if not isinstance(e, Exception)]
-    failed = [e for e in writes if isinstance(e, Exception)]
+    *_, check, guard = replies
+    errors = document_errors(replies, len(batch), ttl_ms)
+    ok = [r.id for r, e in zip(batch, errors, strict=True) if e is None]
+    failed = [e for e in errors if e is not None]
     if failed:
         error = translate(failed[0], "writing documents")
         raise write_error(error, ok, [r.id for r in batch if r.id not in ok])
