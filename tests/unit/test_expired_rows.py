@@ -16,6 +16,7 @@ from redis_docstore._commands.replies import (
     aggregate_keys,
     parse_hybrid_reply,
     parse_search_reply,
+    parse_text_reply,
     returned_embeddings,
 )
 from redis_docstore._ops.spec import SearchSpec
@@ -95,3 +96,18 @@ def test_a_short_unfiltered_search_is_not_redone_exactly() -> None:
     filtered = SearchSpec(settings=settings, expression="@genre:{x}", k=10)
     assert not unfiltered.may_be_incomplete([])
     assert filtered.may_be_incomplete([])
+
+
+def test_rrf_text_reply_leaves_expired_rows_out() -> None:
+    live = {"$.content": "A", "$.genre": '["x"]', "$.metadata": "{}", "$.embedding": "[1.0]"}
+    reply: dict[str, Any] = {
+        "total_results": 2,
+        "results": [
+            {"id": "doc:gone", "score": 2.0, "extra_attributes": None},
+            {"id": "doc:a", "score": 1.0, "extra_attributes": live},
+        ],
+        "warning": [],
+    }
+    hits, embeddings = parse_text_reply(reply, key_prefix="doc:")
+    assert [(h.id, h.score) for h in hits] == [("a", 1.0)]
+    assert embeddings == [[1.0]]

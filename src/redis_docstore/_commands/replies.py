@@ -314,7 +314,9 @@ def parse_text_reply(
     hits = []
     embeddings: list[list[float] | None] = []
     for result in _get(reply, "results") or []:
-        attrs = _get(result, "extra_attributes") or {}
+        attrs = _get(result, "extra_attributes")
+        if attrs is None:
+            continue  # expired, not yet deleted: nothing could be loaded (see _results)
         genres = _get(attrs, "$.genre")
         metadata = _get(attrs, "$.metadata")
         embedding = _get(attrs, EMBEDDING_PATH)
