@@ -33,7 +33,7 @@ import numpy as np
 import redis
 
 from bench.corpus import DEFAULT_SEED, make_corpus
-from bench.systems import PrecomputedEmbedder
+from bench.systems import PrecomputedEmbedder, store_documents
 from redis_docstore import Document, DocumentStore, EmbeddedServer, Num
 from redis_docstore._effects import Commands
 
@@ -146,16 +146,7 @@ def run(*, n: int, rounds: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
         )  # fmt: skip
         start = time.perf_counter()
         for lo in range(0, n, BATCH):
-            store.add(
-                Document(
-                    content=corpus.texts[i],
-                    genre=list(corpus.genres[i]),
-                    id=corpus.ids[i],
-                    embedding=corpus.vectors[i],
-                    metadata={"year": int(corpus.years[i])},
-                )
-                for i in range(lo, min(n, lo + BATCH))
-            )
+            store.add(store_documents(corpus, range(lo, min(n, lo + BATCH))))
         print(f"[features] {n:,} documents in {time.perf_counter() - start:.0f} s", flush=True)
         words = [text.split()[2] for text in corpus.texts[:: max(1, n // 500)]]
         genre = max(corpus.shares, key=corpus.shares.__getitem__)

@@ -108,12 +108,11 @@ from bench.load_systems import (
     summarize,
 )
 from bench.measure import rotated
-from bench.systems import INDEX, pid_alive
+from bench.systems import INDEX, pid_alive, store_documents
 from bench.vectors import run_vectors
 from redis_docstore import (
     AsyncDocumentStore,
     DefaultEmbedder,
-    Document,
     DocumentStore,
     EmbeddedServer,
 )
@@ -221,16 +220,7 @@ class Bench:
         began = time.perf_counter()
         for start in range(0, corpus.n, INGEST_BATCH):
             self.store.add(
-                [
-                    Document(
-                        content=corpus.texts[i],
-                        genre=list(corpus.genres[i]),
-                        id=corpus.ids[i],
-                        embedding=corpus.vectors[i],
-                        metadata={"year": int(corpus.years[i])},
-                    )
-                    for i in range(start, min(start + INGEST_BATCH, corpus.n))
-                ]
+                store_documents(corpus, range(start, min(start + INGEST_BATCH, corpus.n)))
             )
         seconds = time.perf_counter() - began
         count = self.store.count()

@@ -451,7 +451,8 @@ def _vec(vector: npt.NDArray[np.float32]) -> Sequence[float]:
     return cast("Sequence[float]", vector)
 
 
-def _documents(corpus: Corpus, rows: range) -> list[Document]:
+def store_documents(corpus: Corpus, rows: range) -> list[Document]:
+    """The corpus rows ``rows`` as the store's documents (with their vectors)."""
     return [
         Document(
             content=corpus.texts[i],
@@ -491,7 +492,7 @@ class StoreSystem(RedisSystem):
     def ingest_rows(self, corpus: Corpus, rows: range) -> None:
         """One ``store.add`` of these documents."""
         assert self.store is not None
-        self.store.add(_documents(corpus, rows))
+        self.store.add(store_documents(corpus, rows))
 
     def search(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[str]:
         """``store.search(vector, k=10, genre=genre)``."""
@@ -570,14 +571,14 @@ class AsyncStoreSystem(RedisSystem):
 
         async def load() -> None:
             for rows in _chunks(corpus.n, CHUNK):
-                await store.add(_documents(corpus, rows))
+                await store.add(store_documents(corpus, rows))
 
         self.loop.run_until_complete(load())
 
     def ingest_rows(self, corpus: Corpus, rows: range) -> None:
         """One ``await store.add`` of these documents."""
         assert self.store is not None
-        self.loop.run_until_complete(self.store.add(_documents(corpus, rows)))
+        self.loop.run_until_complete(self.store.add(store_documents(corpus, rows)))
 
     def search(self, vector: npt.NDArray[np.float32], genre: str | None) -> list[str]:
         """One awaited search (see :meth:`search_block` for the timed path)."""
