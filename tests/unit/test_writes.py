@@ -132,6 +132,37 @@ def test_a_batch_in_flight_when_another_fails_reports_what_it_wrote() -> None:
     assert sorted(info.value.unconfirmed) == sorted(batch0[200:] + batch1[10:] + ids[-100:])
 
 
+def test_the_last_batch_received_before_an_earlier_one_fails_reports_what_it_wrote() -> None:
+    # The last batch is sent and answered while batch 0 is still in flight; then
+    # batch 0's replies show Redis refused writes for memory. The last batch's
+    # documents were written all the same: they are confirmed, not unconfirmed.
+    docs = [
+        Document(content=f"text {i}", genre="g", id=str(i), embedding=[1.0, float(i)])
+        for i in range(WRITE_BATCH + 100)
+    ]
+    oom = redis.exceptions.ResponseError("OOM command not allowed when used memory > 'maxmemory'.")
+    store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects
+    check = indexed(store, docs)
+    flow = write(store._state, records(store._state, docs))
+
+    def drive() -> None:
+        reply: Any = None
+        while True:
+            effect = flow.send(reply)
+            if isinstance(effect, Submit):
+                reply = "ticket"
+            elif isinstance(effect, Collect):
+                reply = [*written(200), *written(WRITE_BATCH - 200, oom), check, GUARD_OK]
+            else:  # the last batch, sent and answered at once
+                reply = [*written(documents_in(effect.commands)), check, GUARD_OK]
+
+    with pytest.raises(StoreFullError) as info:
+        drive()
+    ids = [d.id for d in docs]
+    assert info.value.confirmed == ids[:200] + ids[WRITE_BATCH:]
+    assert info.value.unconfirmed == ids[200:WRITE_BATCH]
+
+
 def drive_load(docs: list[Document], answer: Any) -> Any:
     """Run ``add`` of ``docs`` by hand; ``answer(effect)`` replies to each Commands."""
     store = DocumentStore("redis://localhost:1", embedder=Tiny())  # never connects

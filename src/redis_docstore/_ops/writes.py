@@ -203,6 +203,8 @@ def write(
     confirmed: list[str] = []
     missed: list[str] = []
     in_flight: list[tuple[Sequence[Record], Any]] = []
+    # The last batch's replies, once received and until confirmed.
+    received: tuple[Sequence[Record], Any] | None = None
     batches = [records[i : i + WRITE_BATCH] for i in range(0, len(records), WRITE_BATCH)]
     if batches and any(r.embedding is None for r in batches[-1]):
         # The last batch's write overlaps no embedding: in pieces of a quarter
@@ -230,11 +232,13 @@ def write(
                     missed += bad
             else:
                 replies = yield effect
+                received = (batch, replies)
                 while in_flight:
                     ok, bad = yield from collect(state, s, *in_flight.pop(0), ttl_ms=ttl_ms)
                     confirmed += ok
                     missed += bad
                 ok, bad = yield from confirm(state, s, batch, replies, ttl_ms=ttl_ms)
+                received = None
                 confirmed += ok
                 missed += bad
     except (StoreError, ValidationError) as exc:
@@ -249,8 +253,14 @@ def write(
                 replies = yield Collect(ticket)
             except StoreError:
                 continue
-            errors = document_errors(replies, len(batch), ttl_ms)
-            written += [r.id for r, e in zip(batch, errors, strict=True) if e is None]
+            written += landed(batch, replies, ttl_ms)
+        if received is not None:  # the last batch, received before an earlier one failed
+            batch, replies = received
+            try:  # its writes count only if its own guard acknowledged them
+                check_guard(s, replies[-1], [])
+                written += landed(batch, replies, ttl_ms)
+            except DocstoreError:
+                pass
         done = set(written)
         rest = [r.id for r in records if r.id not in done]
         raise write_error(exc, written, rest) from exc
@@ -392,6 +402,12 @@ def document_errors(
     return errors
 
 
+def landed(batch: Sequence[Record], replies: Sequence[Any], ttl_ms: int | None) -> list[str]:
+    """The ids of ``batch`` its replies say were written (whatever else failed)."""
+    errors = document_errors(replies, len(batch), ttl_ms)
+    return [r.id for r, e in zip(batch, errors, strict=True) if e is None]
+
+
 def collect(
     state: StoreState,
     settings: IndexSettings,
@@ -421,7 +437,7 @@ def confirm(
     """
     *_, check, guard = replies
     errors = document_errors(replies, len(batch), ttl_ms)
-    ok = [r.id for r, e in zip(batch, errors, strict=True) if e is None]
+    ok = landed(batch, replies, ttl_ms)
     failed = [e for e in errors if e is not None]
     if failed:
         error = translate(failed[0], "writing documents")
