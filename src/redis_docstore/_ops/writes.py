@@ -261,6 +261,7 @@ def write(
                 written += landed(batch, replies, ttl_ms)
             except DocstoreError:
                 pass
+        written = list(dict.fromkeys(written))  # a batch may report its writes twice
         done = set(written)
         rest = [r.id for r in records if r.id not in done]
         raise write_error(exc, written, rest) from exc
