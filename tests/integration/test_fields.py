@@ -10,9 +10,7 @@ fields equal and the others empty.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import inspect
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -25,10 +23,8 @@ import orjson
 import pytest
 
 from redis_docstore import (
-    AsyncDocumentStore,
     DefaultEmbedder,
     Document,
-    DocumentStore,
     Hit,
     InvalidQueryError,
     Num,
@@ -36,6 +32,7 @@ from redis_docstore import (
 )
 from redis_docstore._cli.commands import main
 from redis_docstore.testing import StoreNames
+from tests.integration import test_search_api as search_api
 
 LIBRARY = Path(__file__).parents[2] / "fixtures" / "library.jsonl"
 METADATA_FIELDS = {"author": "tag", "year": "numeric", "rating": "numeric", "language": "tag"}
@@ -77,36 +74,12 @@ def library() -> list[Document]:
     return [Document(**row, embedding=hash_vector(row["content"])) for row in rows]
 
 
-class AsyncAdapter:
-    """An AsyncDocumentStore's coroutine methods, called synchronously on one event loop."""
-
-    def __init__(self, store: AsyncDocumentStore, loop: asyncio.AbstractEventLoop) -> None:
-        self.store = store
-        self.loop = loop
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.store, name)
-        if inspect.iscoroutinefunction(attr):
-            return lambda *a, **kw: self.loop.run_until_complete(attr(*a, **kw))
-        return attr
-
-
 def open_api(kind: str, url: str, names: StoreNames, **options: Any) -> Iterator[Any]:
-    options = {
-        "index": names.index, "prefix": names.prefix, "embedder": DefaultEmbedder(),
-        "distance": "cosine", "metadata_fields": METADATA_FIELDS, **options,
-    }  # fmt: skip
-    if kind == "sync":
-        with DocumentStore(url, **options) as store:
-            yield store
-        return
-    loop = asyncio.new_event_loop()
-    store = AsyncDocumentStore(url, **options)
-    try:
-        yield AsyncAdapter(store, loop)
-    finally:
-        loop.run_until_complete(store.close())
-        loop.close()
+    """A sync store or an adapted async store (cosine, the metadata fields); closed after."""
+    return search_api.open_api(
+        kind, url, names, DefaultEmbedder(), distance="cosine",
+        metadata_fields=METADATA_FIELDS, **options,
+    )  # fmt: skip
 
 
 @pytest.fixture(params=["sync", "async"])
